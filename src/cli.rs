@@ -1,0 +1,324 @@
+//! Command line: clap arguments mapped onto `Config` and library calls, nothing more.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use leakhound::config::{parse_size, Config, Thresholds, DEFAULT_MAX_FILE_SIZE};
+use leakhound::detect::Detector;
+use leakhound::report::{self, Format, RenderOptions};
+use leakhound::rules::{Precision, RuleSet, Severity};
+use leakhound::{lint, scan};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  no finding at or above --fail-on
+  1  findings at or above --fail-on
+  2  error: bad arguments, bad rules or config, unreadable root path
+A closed output pipe (e.g. `| head`) exits 0.";
+
+/// Finds secrets in files, directories and (soon) git history.
+#[derive(Debug, Parser)]
+#[command(name = "leakhound", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scan files and directories (default: the current directory). `-` reads stdin.
+    #[command(after_help = EXIT_CODES)]
+    Scan(ScanArgs),
+    /// Inspect and validate rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// List the rules (built-in plus --rules).
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+        /// Also load rule files from this file or directory.
+        #[arg(long = "rules", value_name = "PATH")]
+        extra: Vec<PathBuf>,
+    },
+    /// Validate rule files (TOML or YAML): schema, regexes, and every example through the
+    /// full detector. With no path, checks the built-in rules.
+    #[command(
+        after_help = "Exit codes: 0 all rules valid, 1 problems found, 2 unreadable or unparsable files."
+    )]
+    Check {
+        /// Rule files or directories.
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+    Jsonl,
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+struct ScanArgs {
+    /// Files or directories to scan; `-` reads standard input.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Print secrets in full (redacted by default in every format).
+    #[arg(long)]
+    show_secrets: bool,
+    /// Do not honour .gitignore, .ignore and git excludes.
+    #[arg(long)]
+    no_ignore: bool,
+    /// Follow symbolic links.
+    #[arg(short = 'L', long = "follow")]
+    follow: bool,
+    /// Skip files larger than this (K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size)]
+    max_file_size: u64,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    threads: Option<usize>,
+    /// Exit 1 only for findings at or above this severity.
+    #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = parse_severity)]
+    fail_on: Severity,
+    /// Also report low-precision (generic, noisy) rules.
+    #[arg(long)]
+    all_rules: bool,
+    /// List candidates that were dropped, and why.
+    #[arg(long)]
+    explain_suppressed: bool,
+    /// Load extra rule files from this file or directory.
+    #[arg(long = "rules", value_name = "PATH")]
+    extra_rules: Vec<PathBuf>,
+    /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+/// Runs the command line; the value is the process exit code.
+pub fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Scan(a) => run_scan(a),
+        Command::Rules(RulesCommand::List { format, extra }) => {
+            let rules = load_rules(&extra)?;
+            list_rules(&rules, format)?;
+            Ok(0)
+        }
+        Command::Rules(RulesCommand::Check { paths }) => check_rules(&paths),
+    }
+}
+
+fn load_rules(extra: &[PathBuf]) -> Result<RuleSet> {
+    let mut set = RuleSet::builtin().context("built-in rules are broken")?;
+    for path in rule_files(extra)? {
+        for rule in RuleSet::load_file(&path)? {
+            set.push(rule)?;
+        }
+    }
+    Ok(set)
+}
+
+fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut here: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("{}: cannot read rule directory", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    matches!(
+                        f.extension().and_then(|e| e.to_str()),
+                        Some("toml" | "yaml" | "yml")
+                    )
+                })
+                .collect();
+            here.sort();
+            files.extend(here);
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            bail!("{}: no such rule file or directory", p.display());
+        }
+    }
+    Ok(files)
+}
+
+fn run_scan(a: ScanArgs) -> Result<u8> {
+    if a.threads == Some(0) {
+        bail!("--threads must be at least 1");
+    }
+    let rules = load_rules(&a.extra_rules)?;
+    let detector = Detector::new(rules);
+    let config = Config {
+        no_ignore: a.no_ignore,
+        follow_symlinks: a.follow,
+        max_file_size: if a.max_file_size == 0 {
+            DEFAULT_MAX_FILE_SIZE
+        } else {
+            a.max_file_size
+        },
+        threads: a.threads,
+        show_secrets: a.show_secrets,
+        keep_dropped: a.explain_suppressed,
+        thresholds: Thresholds {
+            fail_on: a.fail_on,
+            min_precision: if a.all_rules {
+                Precision::Low
+            } else {
+                Precision::Medium
+            },
+        },
+    };
+    let outcome = if a.paths.len() == 1 && a.paths[0].as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        io::stdin()
+            .read_to_end(&mut bytes)
+            .context("cannot read standard input")?;
+        scan::scan_bytes(&bytes, "<stdin>", &detector, &config)
+    } else {
+        scan::scan_paths(&a.paths, &detector, &config)?
+    };
+    let format = match a.format {
+        OutputFormat::Text => Format::Text,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Jsonl => Format::Jsonl,
+        OutputFormat::Sarif => Format::Sarif,
+    };
+    let color = match a.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            a.output.is_none()
+                && io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let opts = RenderOptions { color };
+    let mut status = io::stderr().lock();
+    match &a.output {
+        Some(path) => {
+            let mut buf = Vec::new();
+            report::render(
+                &outcome,
+                detector.rules(),
+                format,
+                opts,
+                &mut buf,
+                &mut status,
+            )?;
+            std::fs::write(path, buf)
+                .with_context(|| format!("{}: cannot write report", path.display()))?;
+        }
+        None => {
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            report::render(
+                &outcome,
+                detector.rules(),
+                format,
+                opts,
+                &mut out,
+                &mut status,
+            )?;
+            out.flush()?;
+        }
+    }
+    let failing = outcome
+        .findings
+        .iter()
+        .any(|f| f.severity >= config.thresholds.fail_on);
+    Ok(u8::from(failing))
+}
+
+fn list_rules(rules: &RuleSet, format: ListFormat) -> Result<()> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match format {
+        ListFormat::Json => {
+            let specs: Vec<_> = rules.rules().iter().map(|r| &r.spec).collect();
+            serde_json::to_writer_pretty(&mut out, &specs)?;
+            writeln!(out)?;
+        }
+        ListFormat::Text => {
+            let mut sorted: Vec<_> = rules.rules().iter().collect();
+            sorted.sort_by(|a, b| a.id().cmp(b.id()));
+            for r in &sorted {
+                writeln!(
+                    out,
+                    "{:<44} {:<8} {:<6} {}",
+                    r.id(),
+                    r.spec.severity.as_str(),
+                    r.spec.precision.as_str(),
+                    r.spec.name
+                )?;
+            }
+            writeln!(out, "{} rules", sorted.len())?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn check_rules(paths: &[PathBuf]) -> Result<u8> {
+    let mut set = RuleSet::default();
+    if paths.is_empty() {
+        set = RuleSet::builtin()?;
+    } else {
+        for path in rule_files(paths)? {
+            for rule in leakhound::rules::parse_rules(
+                &std::fs::read_to_string(&path)
+                    .with_context(|| format!("{}: cannot read rule file", path.display()))?,
+                &path.display().to_string(),
+                match path.extension().and_then(|e| e.to_str()) {
+                    Some("yaml" | "yml") => leakhound::rules::Format::Yaml,
+                    _ => leakhound::rules::Format::Toml,
+                },
+            )? {
+                set.push(rule)?;
+            }
+        }
+    }
+    let problems = lint::lint(&set);
+    let mut out = io::stdout().lock();
+    for p in &problems {
+        writeln!(out, "{p}")?;
+    }
+    writeln!(
+        out,
+        "{} rules checked, {} problem{}",
+        set.len(),
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    )?;
+    Ok(u8::from(!problems.is_empty()))
+}

@@ -1,0 +1,382 @@
+//! Filters that reject look-alikes after a regex match: placeholders, template references
+//! and failed checksums. Pure functions over the secret bytes.
+
+use crate::rules::Checksum;
+
+/// Words that mark documentation values and templates, matched case-insensitively anywhere.
+const PLACEHOLDER_WORDS: &[&str] = &[
+    "example",
+    "placeholder",
+    "redacted",
+    "your_",
+    "your-",
+    "yourkey",
+    "insert_",
+    "replace_me",
+    "replaceme",
+    "changeme",
+    "change_me",
+    "dummy",
+];
+
+/// Extra words that disqualify values of context-dependent (generic) rules.
+const WEAK_VALUE_WORDS: &[&str] = &[
+    "xxx",
+    "***",
+    "...",
+    "sample",
+    "fake",
+    "foobar",
+    "todo",
+    "fixme",
+    "notreal",
+    "not_real",
+    "secret_here",
+    "token_here",
+    "key_here",
+    "password_here",
+    "null",
+    "undefined",
+    "none",
+    "true",
+    "false",
+    "string",
+    "password",
+    "passwd",
+    "secret",
+    "testing",
+    "qwerty",
+    "letmein",
+    "default",
+    "hunter2",
+    "mysecret",
+    "mypassword",
+    "s3cr3t",
+];
+
+/// Values that are the documented default of some product, not a secret someone chose.
+const EXACT_DEFAULTS: &[&str] = &[
+    "postgres",
+    "root",
+    "admin",
+    "guest",
+    "user",
+    "test",
+    "pass",
+    "mysql",
+    "redis",
+    "rabbitmq",
+    "changeit",
+    "pwd",
+    "sa",
+    "oracle",
+    "minioadmin",
+    "elastic",
+    "neo4j",
+];
+
+/// Why a value looks like a placeholder, if it does.
+pub fn placeholder_reason(secret: &[u8], strict: bool) -> Option<&'static str> {
+    let lower = secret.to_ascii_lowercase();
+    let contains = |w: &str| memchr::memmem::find(&lower, w.as_bytes()).is_some();
+    if PLACEHOLDER_WORDS.iter().any(|w| contains(w)) {
+        return Some("placeholder word");
+    }
+    // A run marks a placeholder only when it is a large share of the value: base64 of
+    // binary structures (DER, OpenSSH) has long runs of `A` inside real keys.
+    // Filler: a character people type to stand for "some value" (x, X, *, 0, Z, #, ., -, _)
+    // that dominates the value or runs long. Runs of other characters are left alone: base64
+    // of binary structures has long runs of `A` inside real keys.
+    let (filler, count, run) = dominant_filler(secret);
+    if filler && (count * 2 >= secret.len() || (run >= 4 && run * 3 >= secret.len())) {
+        return Some("filler characters");
+    }
+    let seq = longest_run(secret, |a, b| {
+        b == a.wrapping_add(1) && a.is_ascii_alphanumeric()
+    });
+    if seq >= 6 && seq * 3 >= secret.len() {
+        return Some("sequential characters");
+    }
+    if strict {
+        if filler && run >= 6 {
+            return Some("filler characters");
+        }
+        if WEAK_VALUE_WORDS.iter().any(|w| contains(w)) {
+            return Some("placeholder word");
+        }
+        if EXACT_DEFAULTS.iter().any(|w| lower == w.as_bytes()) {
+            return Some("default credential");
+        }
+        if is_template_reference(secret) {
+            return Some("variable or template reference");
+        }
+    }
+    None
+}
+
+/// True for `${VAR}`, `{{ var }}`, `<your-key>`, `%(var)s`, `$(cmd)`, `$VAR`,
+/// `process.env.X` and the like: values that name a secret instead of holding one.
+pub fn is_template_reference(s: &[u8]) -> bool {
+    let ident = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
+    // `${NAME}` / `${NAME:-default}` / `#{name}` / `%(name)s`
+    for (open, close) in [(&b"${"[..], b'}'), (b"#{", b'}'), (b"%(", b')')] {
+        for at in memchr::memmem::find_iter(s, open) {
+            let rest = &s[at + open.len()..];
+            let n = rest.iter().take_while(|&&b| ident(b)).count();
+            if n > 0 && matches!(rest.get(n), Some(&c) if c == close || c == b':') {
+                return true;
+            }
+        }
+    }
+    // `{{ anything without braces }}`
+    if let Some(at) = memchr::memmem::find(s, b"{{") {
+        let rest = &s[at + 2..];
+        if let Some(end) = memchr::memmem::find(rest, b"}}") {
+            if !rest[..end].iter().any(|&b| b == b'{' || b == b'}') {
+                return true;
+            }
+        }
+    }
+    // `$(command)` with a closing parenthesis
+    if let Some(at) = memchr::memmem::find(s, b"$(") {
+        if memchr::memchr(b')', &s[at..]).is_some() {
+            return true;
+        }
+    }
+    let wrapped = |a: u8, b: u8| s.len() > 2 && s[0] == a && s[s.len() - 1] == b;
+    if wrapped(b'<', b'>') || wrapped(b'{', b'}') || wrapped(b'[', b']') {
+        return true;
+    }
+    if s.len() > 1
+        && s[0] == b'$'
+        && s[1..]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return true;
+    }
+    let lower = s.to_ascii_lowercase();
+    [
+        &b"process.env"[..],
+        b"os.environ",
+        b"os.getenv",
+        b"getenv(",
+        b"env::var",
+        b"env(",
+        b"system.getenv",
+        b"secrets.",
+        b"vault:",
+        b"config.",
+        b"settings.",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
+}
+
+/// The most common byte: whether it is a filler character, how often it occurs, and its
+/// longest run.
+fn dominant_filler(s: &[u8]) -> (bool, usize, usize) {
+    let mut counts = [0usize; 256];
+    for &b in s {
+        counts[b as usize] += 1;
+    }
+    let (byte, count) = counts
+        .iter()
+        .enumerate()
+        .max_by_key(|&(_, c)| *c)
+        .map_or((0, 0), |(b, &c)| (b as u8, c));
+    let filler = b"xX*0Zz#._-?".contains(&byte);
+    let run = longest_run_of(s, byte);
+    // A long run of a filler character counts even when another byte is more common.
+    let x_run = b"xX*0#?"
+        .iter()
+        .map(|&f| longest_run_of(s, f))
+        .max()
+        .unwrap_or(0);
+    if x_run > run && x_run >= 4 {
+        return (true, count, x_run);
+    }
+    (filler, count, run)
+}
+
+fn longest_run_of(s: &[u8], byte: u8) -> usize {
+    let mut best = 0;
+    let mut run = 0;
+    for &b in s {
+        run = if b == byte { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
+}
+
+fn longest_run(s: &[u8], linked: impl Fn(u8, u8) -> bool) -> usize {
+    let mut best = usize::from(!s.is_empty());
+    let mut run = 1;
+    for w in s.windows(2) {
+        if linked(w[0], w[1]) {
+            run += 1;
+            best = best.max(run);
+        } else {
+            run = 1;
+        }
+    }
+    best
+}
+
+/// Checks a secret against its rule's checksum.
+pub fn checksum_ok(kind: Checksum, secret: &[u8]) -> bool {
+    match kind {
+        Checksum::GithubCrc32 => github_crc32_ok(secret),
+        Checksum::Jwt => jwt_ok(secret),
+    }
+}
+
+/// The header must decode to a JSON object naming `alg` or `typ`, and the payload (when
+/// present) to a JSON object.
+fn jwt_ok(secret: &[u8]) -> bool {
+    let object = |seg: Option<&[u8]>| {
+        seg.and_then(base64url_decode).filter(|d| {
+            let t = d.trim_ascii();
+            t.first() == Some(&b'{') && t.last() == Some(&b'}') && t.contains(&b'"')
+        })
+    };
+    let mut parts = secret.split(|&b| b == b'.');
+    let Some(header) = object(parts.next()) else {
+        return false;
+    };
+    let has = |k: &[u8]| memchr::memmem::find(&header, k).is_some();
+    if !has(b"\"alg\"") && !has(b"\"typ\"") {
+        return false;
+    }
+    match parts.next() {
+        None | Some(b"") => true,
+        payload => object(payload).is_some(),
+    }
+}
+
+/// Decodes base64url or standard base64, padded or not; `None` on any other byte.
+pub fn base64url_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let s = s
+        .strip_suffix(b"==")
+        .or_else(|| s.strip_suffix(b"="))
+        .unwrap_or(s);
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &c in s {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// GitHub and npm tokens: `prefix_` + random part + 6 base62 digits of the CRC32 of the random part.
+fn github_crc32_ok(secret: &[u8]) -> bool {
+    let Some(us) = memchr::memchr(b'_', secret) else {
+        return false;
+    };
+    let body = &secret[us + 1..];
+    if body.len() < 7 {
+        return false;
+    }
+    let (payload, check) = body.split_at(body.len() - 6);
+    let mut n = crc32fast::hash(payload);
+    let mut digits = [b'0'; 6];
+    for d in digits.iter_mut().rev() {
+        *d = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    n == 0 && digits == check
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_recognised() {
+        for p in [
+            "AKIAIOSFODNN7EXAMPLE",
+            "sk_live_xxxxxxxxxxxxxxxxxxxx",
+            "00000000-0000",
+            "AKCxxxxxxxxxx",
+            "amzn.mws.00000000-0000-0000-0000-000000000000",
+            "abcdefghij",
+            "ASIAZZZZZZZZZZZZZZZZ",
+            "0123456789abcdefghijklmnopqrstuvwxyz_-.",
+            "your_api_key_here",
+        ] {
+            assert!(placeholder_reason(p.as_bytes(), false).is_some(), "{p}");
+        }
+        for p in [
+            "${API_KEY}",
+            "{{ .Values.token }}",
+            "<api-token>",
+            "$TOKEN",
+            "process.env.KEY",
+            "${DB_PASS:-x}",
+            "$(cat pw.txt)",
+        ] {
+            assert!(placeholder_reason(p.as_bytes(), true).is_some(), "{p}");
+        }
+        // Braces that are part of a value, not a template.
+        assert_eq!(
+            placeholder_reason(b"m{{h}o)p${e]nob(ody[finds>-_$#thisone}}", true),
+            None
+        );
+    }
+
+    #[test]
+    fn random_values_are_not_placeholders() {
+        for s in [
+            "Qm7vT2pLx9RkZ4nB8sWc3HjD6fYg1UaE",
+            "9f3b2c7d1e8a4f60b5c2d9e7a1f3c8b4",
+            "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+        ] {
+            assert_eq!(placeholder_reason(s.as_bytes(), true), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn jwt_structure() {
+        let good = b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2ln";
+        assert!(checksum_ok(Checksum::Jwt, good));
+        // Header without its closing brace.
+        assert!(!checksum_ok(
+            Checksum::Jwt,
+            b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2ln"
+        ));
+        assert!(!checksum_ok(
+            Checksum::Jwt,
+            b"bm90X3ZhbGlk.bm90X3ZhbGlk.c2ln"
+        ));
+        assert_eq!(base64url_decode(b"aGk").as_deref(), Some(&b"hi"[..]));
+    }
+
+    #[test]
+    fn github_checksum() {
+        assert!(checksum_ok(
+            Checksum::GithubCrc32,
+            b"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"
+        ));
+        assert!(!checksum_ok(
+            Checksum::GithubCrc32,
+            b"ghp_iQMqLREH1ie9qF8JSUZIPf7G1z73oZ0gHsjv"
+        ));
+        assert!(!checksum_ok(Checksum::GithubCrc32, b"ghp_short"));
+    }
+}

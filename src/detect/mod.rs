@@ -1,0 +1,394 @@
+//! Detection: bytes in, candidates out. Prefilter, then each triggered rule's regex, then the
+//! rule's own filters (keyword, checksum, entropy floor, placeholders). No paths, no policy.
+
+pub mod entropy;
+pub mod filter;
+pub mod prefilter;
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::rules::{Precision, Rule, RuleSet};
+
+/// A match that passed every filter of its rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Index of the rule in the detector's rule set.
+    pub rule: usize,
+    /// Byte range of the whole regex match.
+    pub span: Range<usize>,
+    /// Byte range of the secret.
+    pub secret_span: Range<usize>,
+    /// The secret bytes.
+    pub secret: Vec<u8>,
+    /// Shannon entropy of the secret, bits per byte.
+    pub entropy: f64,
+    /// Where the secret starts and ends (1-based lines, 1-based character columns).
+    pub location: TextLocation,
+    /// The text of the first line before the secret, at most [`CONTEXT`] bytes.
+    pub before: String,
+    /// The text of the last line after the secret, at most [`CONTEXT`] bytes.
+    pub after: String,
+}
+
+/// How much line context a candidate keeps on each side of the secret.
+pub const CONTEXT: usize = 60;
+
+/// Line and column range of a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize)]
+pub struct TextLocation {
+    /// First line, 1-based.
+    pub line: usize,
+    /// First column, 1-based, in characters.
+    pub column: usize,
+    /// Last line, 1-based.
+    pub end_line: usize,
+    /// Column one past the last character, 1-based.
+    pub end_column: usize,
+}
+
+/// A regex match that a filter rejected, kept for `--explain-suppressed` and rule checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dropped {
+    /// Index of the rule.
+    pub rule: usize,
+    /// Byte range of the secret.
+    pub secret_span: Range<usize>,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+/// What one blob yields.
+#[derive(Debug, Default)]
+pub struct Detection {
+    /// Accepted candidates, sorted by position.
+    pub candidates: Vec<Candidate>,
+    /// Rejected matches (only filled when asked for).
+    pub dropped: Vec<Dropped>,
+    /// Rules whose regex failed to compile (never for tested built-ins).
+    pub broken_rules: Vec<(usize, String)>,
+}
+
+/// Options that change what `detect` does with a blob.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DetectOptions {
+    /// Keep rejected matches in [`Detection::dropped`].
+    pub keep_dropped: bool,
+}
+
+/// Reusable per-thread buffers.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    hit: Vec<bool>,
+}
+
+/// The rule set plus its compiled prefilter. Cheap to share across threads.
+#[derive(Debug)]
+pub struct Detector {
+    rules: RuleSet,
+    prefilter: prefilter::Prefilter,
+}
+
+impl Detector {
+    /// Builds the prefilter for `rules`. Regexes compile lazily, on first use.
+    pub fn new(rules: RuleSet) -> Detector {
+        let prefilter = prefilter::Prefilter::new(&rules);
+        Detector { rules, prefilter }
+    }
+
+    /// The rules this detector runs.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// The rule at `index`.
+    pub fn rule(&self, index: usize) -> &Arc<Rule> {
+        &self.rules.rules()[index]
+    }
+
+    /// Finds the candidates in `bytes`.
+    pub fn detect(&self, bytes: &[u8], opts: DetectOptions, scratch: &mut Scratch) -> Detection {
+        let mut out = Detection::default();
+        if self.prefilter.scan(bytes, &mut scratch.hit) == 0 {
+            return out;
+        }
+        let mut raw: Vec<(usize, Range<usize>, Range<usize>, f64)> = Vec::new();
+        for (index, rule) in self.rules.rules().iter().enumerate() {
+            if !scratch.hit[index] {
+                continue;
+            }
+            let regex = match rule.regex() {
+                Ok(r) => r,
+                Err(e) => {
+                    out.broken_rules.push((index, e.to_string()));
+                    continue;
+                }
+            };
+            let secret_group = regex.capture_names().position(|n| n == Some("secret"));
+            for caps in regex.captures_iter(bytes) {
+                let Some(whole) = caps.get(0) else { continue };
+                let secret = secret_group.and_then(|g| caps.get(g)).unwrap_or(whole);
+                let secret_span = secret.range();
+                if secret_span.is_empty() {
+                    continue;
+                }
+                match judge(rule, &bytes[whole.range()], secret.as_bytes()) {
+                    Ok(entropy) => raw.push((index, whole.range(), secret_span, entropy)),
+                    Err(reason) if opts.keep_dropped => out.dropped.push(Dropped {
+                        rule: index,
+                        secret_span,
+                        reason,
+                    }),
+                    Err(_) => {}
+                }
+            }
+        }
+        let kept = self.resolve_overlaps(raw, opts, &mut out.dropped);
+        out.candidates = locate(bytes, kept);
+        out
+    }
+
+    /// Where secrets of two rules overlap, keeps a provider rule over a `catch_all` one, then
+    /// the more precise rule, then the longer secret, then the earlier rule: a token is
+    /// reported once, by the most specific rule that saw it.
+    fn resolve_overlaps(
+        &self,
+        mut raw: Vec<(usize, Range<usize>, Range<usize>, f64)>,
+        opts: DetectOptions,
+        dropped: &mut Vec<Dropped>,
+    ) -> Vec<(usize, Range<usize>, Range<usize>, f64)> {
+        let rank = |r: &(usize, Range<usize>, Range<usize>, f64)| {
+            let rule = self.rule(r.0);
+            (
+                rule.spec.catch_all,
+                std::cmp::Reverse(rule.spec.precision),
+                std::cmp::Reverse(r.2.len()),
+                r.0,
+                r.2.start,
+            )
+        };
+        raw.sort_by_key(|r| rank(r));
+        let mut kept: Vec<(usize, Range<usize>, Range<usize>, f64)> = Vec::new();
+        for r in raw {
+            let clash = kept
+                .iter()
+                .find(|k| k.2.start < r.2.end && r.2.start < k.2.end)
+                .map(|k| k.0);
+            match clash {
+                None => kept.push(r),
+                Some(winner) if opts.keep_dropped => dropped.push(Dropped {
+                    rule: r.0,
+                    secret_span: r.2,
+                    reason: format!("overlaps a finding of {}", self.rule(winner).id()),
+                }),
+                Some(_) => {}
+            }
+        }
+        kept.sort_by_key(|r| (r.2.start, r.0));
+        kept
+    }
+}
+
+/// Applies a rule's filters to one match; the entropy on success, the reason on rejection.
+fn judge(rule: &Rule, whole: &[u8], secret: &[u8]) -> Result<f64, String> {
+    let spec = &rule.spec;
+    let lower = whole.to_ascii_lowercase();
+    if !spec
+        .keywords
+        .iter()
+        .any(|k| memchr::memmem::find(&lower, k.as_bytes()).is_some())
+    {
+        return Err("match contains none of the rule's keywords".into());
+    }
+    let reject = rule
+        .reject()
+        .map_err(|e| format!("reject pattern does not compile: {e}"))?;
+    if reject.in_match.iter().any(|r| r.is_match(whole)) {
+        return Err("match vetoed by the rule's reject.match".into());
+    }
+    if reject.secret.iter().any(|r| r.is_match(secret)) {
+        return Err("secret vetoed by the rule's reject.secret".into());
+    }
+    if let Some(kind) = spec.checksum {
+        if !filter::checksum_ok(kind, secret) {
+            return Err("checksum does not match".into());
+        }
+    }
+    let e = entropy::shannon(secret);
+    if let Some(floor) = spec.min_entropy {
+        if e < floor {
+            return Err(format!("entropy {e:.2} below the rule's floor {floor}"));
+        }
+    }
+    if let Some(why) = filter::placeholder_reason(secret, spec.precision < Precision::High) {
+        return Err(format!("looks like a placeholder ({why})"));
+    }
+    Ok(e)
+}
+
+/// Turns byte spans into candidates with line/column and context, in one pass over the text.
+fn locate(bytes: &[u8], kept: Vec<(usize, Range<usize>, Range<usize>, f64)>) -> Vec<Candidate> {
+    let mut out = Vec::with_capacity(kept.len());
+    let mut line = 1usize;
+    let mut line_start = 0usize;
+    let mut pos = 0usize;
+    for (rule, span, secret_span, entropy) in kept {
+        let advance = |to: usize, line: &mut usize, line_start: &mut usize, pos: &mut usize| {
+            for nl in memchr::memchr_iter(b'\n', &bytes[*pos..to]) {
+                *line += 1;
+                *line_start = *pos + nl + 1;
+            }
+            *pos = to;
+        };
+        advance(secret_span.start, &mut line, &mut line_start, &mut pos);
+        let start_line = line;
+        let start_col = chars(&bytes[line_start..secret_span.start]) + 1;
+        let first_line_start = line_start;
+        let (mut end_line, mut end_line_start) = (line, line_start);
+        for nl in memchr::memchr_iter(b'\n', &bytes[secret_span.start..secret_span.end]) {
+            end_line += 1;
+            end_line_start = secret_span.start + nl + 1;
+        }
+        let end_col = chars(&bytes[end_line_start..secret_span.end]) + 1;
+        let line_end = memchr::memchr(b'\n', &bytes[secret_span.end..])
+            .map_or(bytes.len(), |p| secret_span.end + p);
+        let before = tail(&bytes[first_line_start..secret_span.start], CONTEXT);
+        let after = head(&bytes[secret_span.end..line_end], CONTEXT);
+        out.push(Candidate {
+            rule,
+            secret: bytes[secret_span.clone()].to_vec(),
+            span,
+            secret_span,
+            entropy,
+            location: TextLocation {
+                line: start_line,
+                column: start_col,
+                end_line,
+                end_column: end_col,
+            },
+            before,
+            after,
+        });
+    }
+    out
+}
+
+/// Counts characters the way an editor does: UTF-8 continuation bytes do not count.
+fn chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+}
+
+fn head(bytes: &[u8], max: usize) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    let s = s.trim_end_matches('\r');
+    s.chars().take(max).collect()
+}
+
+fn tail(bytes: &[u8], max: usize) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    let n = s.chars().count();
+    s.chars().skip(n.saturating_sub(max)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{parse_rules, Format};
+
+    fn detector(toml: &str) -> Detector {
+        let mut set = RuleSet::default();
+        for r in parse_rules(toml, "test", Format::Toml).expect("valid rules") {
+            set.push(r).expect("unique");
+        }
+        Detector::new(set)
+    }
+
+    const RULES: &str = r#"
+[[rule]]
+id = "acme.token"
+name = "Acme token"
+keywords = ["acme_"]
+regex = '''\b(?P<secret>acme_[A-Za-z0-9]{16})\b'''
+min_entropy = 3.0
+severity = "high"
+blast_radius = "x"
+examples.positive = ["acme_Qm7vT2pLx9RkZ4nB"]
+examples.negative = ["acme_"]
+
+[[rule]]
+id = "generic.token"
+name = "Generic token"
+keywords = ["token"]
+assign = { key = 'token', value = '''[A-Za-z0-9_]{16,64}''' }
+severity = "medium"
+precision = "low"
+catch_all = true
+blast_radius = "x"
+examples.positive = ["token = Qm7vT2pLx9RkZ4nB"]
+examples.negative = ["token = x"]
+"#;
+
+    #[test]
+    fn reports_line_column_and_context() {
+        let d = detector(RULES);
+        let text = "first\nkey: é acme_Qm7vT2pLx9RkZ4nB done\n";
+        let out = d.detect(
+            text.as_bytes(),
+            DetectOptions::default(),
+            &mut Scratch::default(),
+        );
+        assert_eq!(out.candidates.len(), 1);
+        let c = &out.candidates[0];
+        assert_eq!(c.secret, b"acme_Qm7vT2pLx9RkZ4nB");
+        assert_eq!(
+            c.location,
+            TextLocation {
+                line: 2,
+                column: 8,
+                end_line: 2,
+                end_column: 29
+            }
+        );
+        assert_eq!(c.before, "key: é ");
+        assert_eq!(c.after, " done");
+    }
+
+    #[test]
+    fn precise_rule_wins_an_overlap() {
+        let d = detector(RULES);
+        let text = "TOKEN = acme_Qm7vT2pLx9RkZ4nB\n";
+        let out = d.detect(
+            text.as_bytes(),
+            DetectOptions { keep_dropped: true },
+            &mut Scratch::default(),
+        );
+        let ids: Vec<&str> = out.candidates.iter().map(|c| d.rule(c.rule).id()).collect();
+        assert_eq!(ids, ["acme.token"]);
+        assert!(out.dropped.iter().any(|x| x.reason.contains("overlaps")));
+    }
+
+    #[test]
+    fn filters_say_why() {
+        let d = detector(RULES);
+        let out = d.detect(
+            b"acme_aaaaaaaaaaaaaaaa acme_EXAMPLEEXAMPLE12",
+            DetectOptions { keep_dropped: true },
+            &mut Scratch::default(),
+        );
+        assert!(out.candidates.is_empty());
+        let reasons: Vec<&str> = out.dropped.iter().map(|x| x.reason.as_str()).collect();
+        assert!(reasons[0].contains("entropy"), "{reasons:?}");
+        assert!(reasons[1].contains("placeholder"), "{reasons:?}");
+    }
+
+    #[test]
+    fn no_keyword_no_work() {
+        let d = detector(RULES);
+        let out = d.detect(
+            b"nothing to see",
+            DetectOptions::default(),
+            &mut Scratch::default(),
+        );
+        assert!(out.candidates.is_empty() && out.dropped.is_empty());
+    }
+}

@@ -1,0 +1,155 @@
+//! Findings: what reporters see. A finding owns its secret but only ever shows it redacted
+//! unless the caller asks otherwise.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use crate::detect::TextLocation;
+pub use crate::rules::{Precision, Severity};
+
+/// A reported secret.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Rule id, e.g. `github.pat`.
+    pub rule_id: String,
+    /// Rule name.
+    pub rule_name: String,
+    /// Severity after triage.
+    pub severity: Severity,
+    /// Rule precision.
+    pub precision: Precision,
+    /// Display path, `/`-separated.
+    pub path: String,
+    /// Where in the file.
+    #[serde(flatten)]
+    pub location: TextLocation,
+    /// The secret, redacted unless shown on request.
+    pub secret: Secret,
+    /// Stable id: hash of rule id and secret. Survives edits and moves.
+    pub fingerprint: Fingerprint,
+    /// Shannon entropy of the secret.
+    pub entropy: f64,
+    /// What an attacker can do with it.
+    pub blast_radius: String,
+    /// Line text before the secret (same line).
+    #[serde(skip)]
+    pub before: String,
+    /// Line text after the secret (same line).
+    #[serde(skip)]
+    pub after: String,
+}
+
+/// A secret value with its display policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Secret {
+    raw: String,
+    show: bool,
+}
+
+impl Secret {
+    /// Wraps a secret; `show` = print it in full.
+    pub fn new(raw: String, show: bool) -> Secret {
+        Secret { raw, show }
+    }
+
+    /// The value to print: in full when shown, otherwise [`redact`]ed.
+    pub fn display(&self) -> String {
+        if self.show {
+            self.raw.clone()
+        } else {
+            redact(&self.raw)
+        }
+    }
+
+    /// True when shown in full.
+    pub fn shown(&self) -> bool {
+        self.show
+    }
+
+    /// Length in characters.
+    pub fn len(&self) -> usize {
+        self.raw.chars().count()
+    }
+
+    /// True for an empty secret (never produced by detection).
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    /// The raw value. Only for hashing and for `--show-secrets`.
+    pub fn expose(&self) -> &str {
+        &self.raw
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.display())
+    }
+}
+
+/// How many leading characters redaction keeps: at most 4, and never more than a quarter.
+pub fn redaction_prefix_len(len: usize) -> usize {
+    (len / 4).min(4)
+}
+
+/// `ghp_…(40)`: a short prefix, then the length. Never reveals more than a quarter.
+///
+/// ```
+/// assert_eq!(leakhound::finding::redact("ghp_0123456789abcdef"), "ghp_…(20)");
+/// assert_eq!(leakhound::finding::redact("hunter2!"), "hu…(8)");
+/// ```
+pub fn redact(secret: &str) -> String {
+    let n = secret.chars().count();
+    let keep: String = secret.chars().take(redaction_prefix_len(n)).collect();
+    format!("{keep}…({n})")
+}
+
+/// Hex SHA-256 of `rule_id`, a NUL, and the secret, truncated to 128 bits.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Fingerprint(pub String);
+
+impl Fingerprint {
+    /// Computes the fingerprint of a secret under a rule.
+    pub fn new(rule_id: &str, secret: &[u8]) -> Fingerprint {
+        let mut h = Sha256::new();
+        h.update(rule_id.as_bytes());
+        h.update([0u8]);
+        h.update(secret);
+        let digest = h.finalize();
+        Fingerprint(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+    }
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn redaction_never_reveals_more_than_its_prefix(s in "\\PC{0,80}") {
+            let r = redact(&s);
+            let n = s.chars().count();
+            let keep = redaction_prefix_len(n);
+            let shown: String = s.chars().take(keep).collect();
+            prop_assert_eq!(r, format!("{shown}…({n})"));
+            prop_assert!(keep * 4 <= n.max(1) * 1 || keep == 0);
+        }
+    }
+
+    #[test]
+    fn fingerprint_depends_on_rule_and_secret_only() {
+        let a = Fingerprint::new("github.pat", b"ghp_x");
+        assert_eq!(a, Fingerprint::new("github.pat", b"ghp_x"));
+        assert_ne!(a, Fingerprint::new("github.oauth", b"ghp_x"));
+        assert_eq!(a.0.len(), 32);
+    }
+}

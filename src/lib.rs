@@ -1,0 +1,32 @@
+//! leakhound: a fast, quiet secret scanner.
+//!
+//! One pipeline, one direction:
+//!
+//! ```text
+//! source ──Blob+Origin──▶ detect ──Candidate──▶ triage ──Finding──▶ report
+//! worktree               prefilter → regex →    policy: precision,   sorted, redacted
+//!                        checksum/entropy/      severity             text|json|jsonl|sarif
+//!                        placeholder filters
+//! ```
+//!
+//! Layers, lowest first: [`source`], [`rules`], [`config`] → [`detect`] → [`lint`],
+//! [`finding`] → [`triage`] → [`report`], [`scan`]. A module imports only from lower layers.
+//!
+//! ```
+//! use leakhound::{config::Config, detect::Detector, rules::RuleSet, scan::scan_bytes};
+//! let detector = Detector::new(RuleSet::builtin().unwrap());
+//! let text = "STRIPE_KEY=sk_live_51Hq8fK2eZvKYlo2C0aB7xQ9mT3pLw5R6sD8fG1hJ4kN7pQ2rS5tU8vW1xY4zA7bC0dE3f";
+//! let outcome = scan_bytes(text.as_bytes(), ".env", &detector, &Config::default());
+//! assert_eq!(outcome.findings[0].rule_id, "stripe.secret_key");
+//! assert!(!outcome.findings[0].secret.display().contains("51Hq8fK2"));
+//! ```
+
+pub mod config;
+pub mod detect;
+pub mod finding;
+pub mod lint;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod source;
+pub mod triage;

@@ -1,0 +1,120 @@
+//! Rule checks: every problem in a rule set at once, each example run through the full
+//! detector. Sits above `detect` because it uses it; used by `rules check` and the tests.
+
+use crate::detect::{DetectOptions, Detector, Scratch};
+use crate::rules::RuleSet;
+
+/// One problem with one rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    /// Where the rule came from.
+    pub origin: String,
+    /// Rule id.
+    pub rule_id: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}: {}", self.origin, self.rule_id, self.message)
+    }
+}
+
+/// Checks every rule of `rules`: the regex compiles with a `secret` group, each positive
+/// example yields a finding of that rule (with the expected secret if given), and each
+/// negative example yields none.
+pub fn lint(rules: &RuleSet) -> Vec<Problem> {
+    let detector = Detector::new(rules.clone());
+    let mut problems = Vec::new();
+    let mut scratch = Scratch::default();
+    let opts = DetectOptions { keep_dropped: true };
+    for (index, rule) in rules.rules().iter().enumerate() {
+        let mut problem = |message: String| {
+            problems.push(Problem {
+                origin: rule.origin.clone(),
+                rule_id: rule.id().to_string(),
+                message,
+            })
+        };
+        let regex = match rule.regex() {
+            Ok(r) => r,
+            Err(e) => {
+                problem(format!("regex does not compile: {e}"));
+                continue;
+            }
+        };
+        if !regex.capture_names().any(|n| n == Some("secret")) {
+            problem("regex has no `secret` group".into());
+        }
+        for ex in &rule.spec.examples.positive {
+            let text = ex.text();
+            let out = detector.detect(text.as_bytes(), opts, &mut scratch);
+            let mine: Vec<&[u8]> = out
+                .candidates
+                .iter()
+                .filter(|c| c.rule == index)
+                .map(|c| c.secret.as_slice())
+                .collect();
+            if mine.is_empty() {
+                let why: Vec<&str> = out
+                    .dropped
+                    .iter()
+                    .filter(|d| d.rule == index)
+                    .map(|d| d.reason.as_str())
+                    .collect();
+                let why = if why.is_empty() {
+                    "the regex does not match (or no keyword occurs)".to_string()
+                } else {
+                    why.join("; ")
+                };
+                problem(format!(
+                    "positive example gives no finding ({why}): {}",
+                    shorten(text)
+                ));
+            } else if let Some(want) = ex.secret() {
+                if !mine.iter().any(|s| *s == want.as_bytes()) {
+                    let got: Vec<String> = mine
+                        .iter()
+                        .map(|s| String::from_utf8_lossy(s).into_owned())
+                        .collect();
+                    problem(format!(
+                        "positive example captures {got:?}, expected {want:?}"
+                    ));
+                }
+            }
+            if !rule
+                .spec
+                .keywords
+                .iter()
+                .any(|k| text.to_ascii_lowercase().contains(k.as_str()))
+            {
+                problem(format!(
+                    "positive example contains none of the keywords {:?}",
+                    rule.spec.keywords
+                ));
+            }
+        }
+        for text in &rule.spec.examples.negative {
+            let out = detector.detect(text.as_bytes(), opts, &mut scratch);
+            if let Some(c) = out.candidates.iter().find(|c| c.rule == index) {
+                problem(format!(
+                    "negative example gives a finding {:?}: {}",
+                    String::from_utf8_lossy(&c.secret),
+                    shorten(text)
+                ));
+            }
+        }
+    }
+    problems.sort();
+    problems
+}
+
+fn shorten(s: &str) -> String {
+    let one_line = s.replace('\n', "\\n");
+    if one_line.chars().count() > 100 {
+        format!("{}…", one_line.chars().take(100).collect::<String>())
+    } else {
+        one_line
+    }
+}

@@ -1,0 +1,140 @@
+//! Text for people: one block per finding with the secret masked in its line, then a
+//! summary on the status stream.
+
+use std::io::{self, Write};
+
+use crate::finding::Finding;
+use crate::rules::Severity;
+use crate::scan::ScanOutcome;
+
+use super::RenderOptions;
+
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn severity(&self, s: Severity) -> String {
+        let code = match s {
+            Severity::Critical => "1;31",
+            Severity::High => "31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+        };
+        self.wrap(code, s.as_str())
+    }
+}
+
+/// Renders findings to `out` and the summary to `status`.
+pub fn render(
+    outcome: &ScanOutcome,
+    opts: RenderOptions,
+    out: &mut dyn Write,
+    status: &mut dyn Write,
+) -> io::Result<()> {
+    let p = Paint(opts.color);
+    for f in &outcome.findings {
+        block(f, &p, out)?;
+    }
+    for s in &outcome.suppressed {
+        writeln!(
+            out,
+            "suppressed: {}:{} {}: {}",
+            s.path, s.line, s.rule_id, s.reason
+        )?;
+    }
+    summary(outcome, status)
+}
+
+fn block(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    let loc = &f.location;
+    writeln!(
+        out,
+        "{}:{}:{}  {}  {}",
+        p.wrap("1", &f.path),
+        loc.line,
+        loc.column,
+        p.wrap("1", &f.rule_id),
+        p.severity(f.severity)
+    )?;
+    writeln!(out, "  {} — {}", f.rule_name, f.blast_radius)?;
+    let secret = f.secret.display();
+    let line = format!("{}{}{}", f.before, p.wrap("7", &secret), f.after);
+    writeln!(out, "  {:>5} | {}", loc.line, line.trim())?;
+    writeln!(out, "  fingerprint {}", f.fingerprint)?;
+    writeln!(out)
+}
+
+fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
+    for d in &outcome.diagnostics {
+        writeln!(status, "leakhound: {}: {}", d.subject, d.message)?;
+    }
+    let s = &outcome.stats;
+    let mut counts = Vec::new();
+    for sev in [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ] {
+        let n = outcome
+            .findings
+            .iter()
+            .filter(|f| f.severity == sev)
+            .count();
+        if n > 0 {
+            counts.push(format!("{n} {}", sev.as_str()));
+        }
+    }
+    let n = outcome.findings.len();
+    let findings = if n == 0 {
+        "no secrets found".to_string()
+    } else {
+        format!(
+            "{n} finding{} ({})",
+            if n == 1 { "" } else { "s" },
+            counts.join(", ")
+        )
+    };
+    let skipped: u64 = s.files_skipped.values().sum();
+    let skipped = if skipped == 0 {
+        String::new()
+    } else {
+        let parts: Vec<String> = s
+            .files_skipped
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        format!(", skipped {skipped} ({})", parts.join(", "))
+    };
+    writeln!(
+        status,
+        "leakhound: {findings}; scanned {} file{} ({}){skipped} with {} rules in {:.0?}",
+        s.files_scanned,
+        if s.files_scanned == 1 { "" } else { "s" },
+        human_bytes(s.bytes_scanned),
+        s.rules,
+        s.elapsed
+    )
+}
+
+/// `1536` -> `1.5 KiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

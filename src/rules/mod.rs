@@ -1,0 +1,349 @@
+//! Rules: loading rule files into a [`RuleSet`], with regexes compiled on first use.
+//! Knows nothing about blobs, paths or findings.
+
+pub mod builtin;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use regex::bytes::{Regex, RegexBuilder};
+
+pub use schema::{Checksum, Precision, RuleSpec, Severity};
+
+/// Errors from loading or building rules.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    /// The rule file could not be read.
+    #[error("{path}: cannot read rule file: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The rule file is not valid TOML/YAML for the schema.
+    #[error("{path}: {message}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// Parser message, with line and column where known.
+        message: String,
+    },
+    /// A rule is structurally wrong.
+    #[error("{origin}: rule {id}: {message}")]
+    Invalid {
+        /// Where the rule came from.
+        origin: String,
+        /// Rule id.
+        id: String,
+        /// What is wrong, and the fix.
+        message: String,
+    },
+    /// Two rules share an id.
+    #[error("rule id {id} is defined twice: in {first} and in {second}")]
+    Duplicate {
+        /// The id.
+        id: String,
+        /// First definition.
+        first: String,
+        /// Second definition.
+        second: String,
+    },
+}
+
+/// A rule ready to match: the spec plus a lazily compiled regex.
+#[derive(Debug)]
+pub struct Rule {
+    /// The rule as written.
+    pub spec: RuleSpec,
+    /// Where the rule came from (`builtin:aws.toml`, or a file path).
+    pub origin: String,
+    /// The full regex source (after `assign` expansion).
+    pub pattern: String,
+    regex: OnceLock<Result<Regex, String>>,
+    reject: OnceLock<Result<RejectSet, String>>,
+}
+
+/// Compiled veto patterns.
+#[derive(Debug, Default)]
+pub struct RejectSet {
+    /// On the whole match.
+    pub in_match: Vec<Regex>,
+    /// On the secret.
+    pub secret: Vec<Regex>,
+}
+
+impl Rule {
+    /// Builds a rule from its spec, checking the structure but not compiling the regex.
+    pub fn new(spec: RuleSpec, origin: &str) -> Result<Rule, RuleError> {
+        let invalid = |message: String| RuleError::Invalid {
+            origin: origin.to_string(),
+            id: spec.id.clone(),
+            message,
+        };
+        if !valid_id(&spec.id) {
+            return Err(invalid(
+                "id must look like provider.kind, lowercase letters, digits and underscores".into(),
+            ));
+        }
+        if spec.keywords.is_empty() {
+            return Err(invalid(
+                "keywords is empty: list the literals every match contains".into(),
+            ));
+        }
+        if let Some(k) = spec
+            .keywords
+            .iter()
+            .find(|k| k.len() < 3 || k.to_lowercase() != **k)
+        {
+            return Err(invalid(format!(
+                "keyword {k:?} must be lowercase and at least 3 bytes long"
+            )));
+        }
+        if spec.examples.positive.is_empty() || spec.examples.negative.is_empty() {
+            return Err(invalid(
+                "examples.positive and examples.negative must each hold at least one example"
+                    .into(),
+            ));
+        }
+        let pattern = match (&spec.regex, &spec.assign) {
+            (Some(r), None) => r.clone(),
+            (None, Some(a)) => schema::ASSIGN_TEMPLATE
+                .replace("{key}", &a.key)
+                .replace("{value}", &a.value),
+            _ => return Err(invalid("give exactly one of `regex` or `assign`".into())),
+        };
+        if !pattern.contains("(?P<secret>") && !pattern.contains("(?<secret>") {
+            return Err(invalid(
+                "the regex needs a named group `(?P<secret>...)` around the credential".into(),
+            ));
+        }
+        if let Some(e) = spec.min_entropy {
+            if !(0.0..=8.0).contains(&e) {
+                return Err(invalid(format!(
+                    "min_entropy {e} is outside 0..=8 bits per byte"
+                )));
+            }
+        }
+        Ok(Rule {
+            spec,
+            origin: origin.to_string(),
+            pattern,
+            regex: OnceLock::new(),
+            reject: OnceLock::new(),
+        })
+    }
+
+    /// The rule id.
+    pub fn id(&self) -> &str {
+        &self.spec.id
+    }
+
+    /// The compiled regex, compiling it on first use.
+    pub fn regex(&self) -> Result<&Regex, &str> {
+        self.regex
+            .get_or_init(|| compile(&self.pattern))
+            .as_ref()
+            .map_err(|e| e.as_str())
+    }
+
+    /// The compiled veto patterns, compiling them on first use.
+    pub fn reject(&self) -> Result<&RejectSet, &str> {
+        self.reject
+            .get_or_init(|| {
+                let all =
+                    |v: &[String]| v.iter().map(|p| compile(p)).collect::<Result<Vec<_>, _>>();
+                Ok(RejectSet {
+                    in_match: all(&self.spec.reject.in_match)?,
+                    secret: all(&self.spec.reject.secret)?,
+                })
+            })
+            .as_ref()
+            .map_err(|e| e.as_str())
+    }
+
+    /// Compiles the regexes now, turning a failure into a [`RuleError`].
+    pub fn compile_now(&self) -> Result<(), RuleError> {
+        self.reject().map_err(|e| RuleError::Invalid {
+            origin: self.origin.clone(),
+            id: self.spec.id.clone(),
+            message: format!("a reject pattern does not compile: {e}"),
+        })?;
+        self.regex().map(|_| ()).map_err(|e| RuleError::Invalid {
+            origin: self.origin.clone(),
+            id: self.spec.id.clone(),
+            message: format!("regex does not compile: {e}"),
+        })
+    }
+}
+
+fn compile(pattern: &str) -> Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(32 << 20)
+        .dfa_size_limit(32 << 20)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn valid_id(id: &str) -> bool {
+    let mut parts = id.split('.');
+    let seg = |s: Option<&str>| {
+        s.is_some_and(|s| {
+            !s.is_empty()
+                && !s.starts_with('_')
+                && !s.ends_with('_')
+                && s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
+    };
+    seg(parts.next()) && seg(parts.next()) && parts.next().is_none()
+}
+
+/// An ordered, id-unique collection of rules.
+#[derive(Debug, Default, Clone)]
+pub struct RuleSet {
+    rules: Vec<Arc<Rule>>,
+}
+
+impl RuleSet {
+    /// The rules embedded in the binary.
+    pub fn builtin() -> Result<RuleSet, RuleError> {
+        let mut set = RuleSet::default();
+        for (name, text) in builtin::FILES {
+            for rule in parse_rules(text, &format!("builtin:{name}"), Format::Toml)? {
+                set.push(rule)?;
+            }
+        }
+        Ok(set)
+    }
+
+    /// Loads one rule file (`.toml`, `.yaml` or `.yml`), compiling every regex.
+    pub fn load_file(path: &Path) -> Result<Vec<Rule>, RuleError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let format = match path.extension().and_then(|e| e.to_str()) {
+            Some("yaml" | "yml") => Format::Yaml,
+            _ => Format::Toml,
+        };
+        let rules = parse_rules(&text, &path.display().to_string(), format)?;
+        for r in &rules {
+            r.compile_now()?;
+        }
+        Ok(rules)
+    }
+
+    /// Adds a rule, rejecting a duplicate id.
+    pub fn push(&mut self, rule: Rule) -> Result<(), RuleError> {
+        if let Some(prev) = self.rules.iter().find(|r| r.id() == rule.id()) {
+            return Err(RuleError::Duplicate {
+                id: rule.id().to_string(),
+                first: prev.origin.clone(),
+                second: rule.origin,
+            });
+        }
+        self.rules.push(Arc::new(rule));
+        Ok(())
+    }
+
+    /// Removes the rules for which `keep` is false.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Rule) -> bool) {
+        self.rules.retain(|r| keep(r));
+    }
+
+    /// All rules, in load order.
+    pub fn rules(&self) -> &[Arc<Rule>] {
+        &self.rules
+    }
+
+    /// Finds a rule by id.
+    pub fn get(&self, id: &str) -> Option<&Arc<Rule>> {
+        self.rules.iter().find(|r| r.id() == id)
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// Rule file syntax.
+#[derive(Debug, Clone, Copy)]
+pub enum Format {
+    /// TOML.
+    Toml,
+    /// YAML.
+    Yaml,
+}
+
+/// Parses a rule file's text into rules (regexes not compiled yet).
+pub fn parse_rules(text: &str, origin: &str, format: Format) -> Result<Vec<Rule>, RuleError> {
+    let parse_err = |message: String| RuleError::Parse {
+        path: PathBuf::from(origin),
+        message,
+    };
+    let file: schema::RuleFile = match format {
+        Format::Toml => toml::from_str(text).map_err(|e| parse_err(toml_message(&e, text)))?,
+        Format::Yaml => serde_yaml_ng::from_str(text).map_err(|e| parse_err(e.to_string()))?,
+    };
+    file.rule
+        .into_iter()
+        .map(|spec| Rule::new(spec, origin))
+        .collect()
+}
+
+/// Formats a TOML error as `line L, column C: message`.
+pub fn toml_message(e: &toml::de::Error, text: &str) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let col = before.len()
+                - before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |p| p + 1)
+                + 1;
+            format!("line {line}, column {col}: {}", e.message())
+        }
+        None => e.message().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_must_be_provider_dot_kind() {
+        for ok in ["github.pat", "aws.access_key_id", "a1.b2"] {
+            assert!(valid_id(ok), "{ok}");
+        }
+        for bad in ["github", "GitHub.pat", "a.b.c", "a._b", ".b", "a.", "a-b.c"] {
+            assert!(!valid_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn builtin_rules_load_with_unique_ids() {
+        let set = RuleSet::builtin().expect("built-in rules load");
+        assert!(set.len() >= 300, "only {} built-in rules", set.len());
+    }
+
+    #[test]
+    fn unknown_field_is_an_error_with_line() {
+        let text = "[[rule]]\nid = \"a.b\"\nnmae = \"x\"\n";
+        let err = parse_rules(text, "x.toml", Format::Toml).expect_err("unknown field");
+        let msg = err.to_string();
+        assert!(msg.contains("line 3"), "{msg}");
+        assert!(msg.contains("nmae"), "{msg}");
+    }
+}

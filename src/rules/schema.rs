@@ -1,0 +1,213 @@
+//! The on-disk rule format (TOML or YAML): plain serde types with no behaviour.
+//! Building a usable `Rule` from these, and checking them, happens in `rules::mod`.
+
+use serde::{Deserialize, Serialize};
+
+/// The pattern an `assign` rule expands to. `{key}` and `{value}` are regex fragments.
+///
+/// The key may be followed by up to 24 identifier characters (`_API_KEY`), closing quotes or
+/// brackets, then an assignment operator (`=`, `:`, `:=`, `=>`, or `>` closing an XML tag),
+/// optional quotes, the value, and a terminator. One template covers env files, YAML, JSON,
+/// TOML, INI, properties, HCL, XML, shell and most code.
+pub const ASSIGN_TEMPLATE: &str = r#"(?im)(?:{key})[\w.\-]{0,24}?[\s'"`\])]{0,3}(?:=>|:=|=|:|>)[\s'"`@]{0,5}(?P<secret>{value})(?:[\s'"`;,)\]}<&\\]|$)"#;
+
+/// One rule file: `[[rule]]` tables.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// The rules in this file.
+    pub rule: Vec<RuleSpec>,
+}
+
+/// One rule as written in a rule file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Stable id, `provider.kind`. Never reused once published.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// What the credential is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Literals (lowercase) of which every true match contains at least one.
+    pub keywords: Vec<String>,
+    /// The full pattern, with a named `secret` group. Exclusive with `assign`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    /// A `key = value` rule expanded through [`ASSIGN_TEMPLATE`]. Exclusive with `regex`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assign: Option<AssignSpec>,
+    /// Shannon entropy floor (bits per byte) a real secret of this kind always reaches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_entropy: Option<f64>,
+    /// A checksum or structural check the secret must satisfy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<Checksum>,
+    /// Regexes that veto a match: on the whole match, or on the secret alone.
+    #[serde(default, skip_serializing_if = "Reject::is_empty")]
+    pub reject: Reject,
+    /// How bad a leak is.
+    pub severity: Severity,
+    /// How likely a match is a real credential; `low` rules are off unless enabled.
+    #[serde(default)]
+    pub precision: Precision,
+    /// A structural or generic rule (JWT, URL password, `password = ...`) that does not name a
+    /// provider: where its secret overlaps a provider rule's, the provider rule reports it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub catch_all: bool,
+    /// What an attacker can do with the credential, in one line.
+    pub blast_radius: String,
+    /// Vendor documentation about the format.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    /// Examples that `rules check` runs through the full detector.
+    pub examples: Examples,
+}
+
+/// The two halves of an `assign` rule.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignSpec {
+    /// Regex fragment for the variable or key name.
+    pub key: String,
+    /// Regex fragment for the secret value.
+    pub value: String,
+}
+
+/// Veto patterns of a rule. A match is dropped when any pattern finds a match.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reject {
+    /// Applied to the whole regex match (e.g. key names that hold identifiers, not secrets).
+    #[serde(default, rename = "match", skip_serializing_if = "Vec::is_empty")]
+    pub in_match: Vec<String>,
+    /// Applied to the secret alone (e.g. values that are code references).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret: Vec<String>,
+}
+
+impl Reject {
+    /// True when there is nothing to apply.
+    pub fn is_empty(&self) -> bool {
+        self.in_match.is_empty() && self.secret.is_empty()
+    }
+}
+
+/// Positive and negative examples of a rule.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Examples {
+    /// Texts in which the rule must report a finding.
+    pub positive: Vec<Example>,
+    /// Texts in which the rule must report nothing.
+    pub negative: Vec<String>,
+}
+
+/// A positive example: the text alone, or the text and the secret the rule must capture.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Example {
+    /// Just the text.
+    Text(String),
+    /// Text plus the expected secret.
+    WithSecret {
+        /// The text to scan.
+        text: String,
+        /// The secret that must be reported.
+        secret: String,
+    },
+}
+
+impl Example {
+    /// The text of the example.
+    pub fn text(&self) -> &str {
+        match self {
+            Example::Text(t) | Example::WithSecret { text: t, .. } => t,
+        }
+    }
+    /// The expected secret, if given.
+    pub fn secret(&self) -> Option<&str> {
+        match self {
+            Example::Text(_) => None,
+            Example::WithSecret { secret, .. } => Some(secret),
+        }
+    }
+}
+
+/// Severity of a leak, lowest first so that `Ord` compares as people expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Weak or low-value.
+    Low,
+    /// Limited scope, read-only or test-mode.
+    Medium,
+    /// Write-capable API access.
+    High,
+    /// Account takeover, payments, private keys, database masters.
+    Critical,
+}
+
+impl Severity {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            _ => Err(format!(
+                "unknown severity {s:?}: use low, medium, high or critical"
+            )),
+        }
+    }
+}
+
+/// How often a match of the rule is a real credential.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Noisy: generic heuristics, off by default (on for AI-authored content).
+    Low,
+    /// Needs context (a provider name next to an unprefixed value).
+    Medium,
+    /// Self-identifying format (prefix, structure, checksum).
+    #[default]
+    High,
+}
+
+impl Precision {
+    /// Lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::Low => "low",
+            Precision::Medium => "medium",
+            Precision::High => "high",
+        }
+    }
+}
+
+/// Named checksum validators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Checksum {
+    /// Last six characters are the base62 CRC32 of the random part (GitHub, npm).
+    GithubCrc32,
+    /// A JSON Web Token: base64url segments whose header (and payload) decode to JSON objects.
+    Jwt,
+}

@@ -1,0 +1,271 @@
+//! The one parallel loop: source -> detect -> triage, per blob on a rayon pool, then a sort
+//! so the outcome is the same at any thread count. Nothing else spawns threads.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::detect::{DetectOptions, Detector, Scratch};
+use crate::finding::Finding;
+use crate::source::worktree::{self, WalkOptions};
+use crate::source::{looks_binary, FileEntry, Origin, SkipReason, SourceError};
+use crate::triage::triage;
+
+/// A problem that did not stop the scan (unreadable file, broken rule, walk error).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Diagnostic {
+    /// Path or rule id the problem concerns.
+    pub subject: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// A candidate that triage or a filter dropped, for `--explain-suppressed`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Suppressed {
+    /// Path.
+    pub path: String,
+    /// Line of the secret.
+    pub line: usize,
+    /// Rule id.
+    pub rule_id: String,
+    /// Why it was not reported.
+    pub reason: String,
+}
+
+/// Counters for the summary.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Stats {
+    /// Files read and scanned.
+    pub files_scanned: u64,
+    /// Files passed over, by reason.
+    pub files_skipped: BTreeMap<&'static str, u64>,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+    /// Rules loaded.
+    pub rules: usize,
+    /// Wall time (not serialised: it would make output nondeterministic).
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+/// Everything a scan produced, sorted.
+#[derive(Debug, Default)]
+pub struct ScanOutcome {
+    /// Findings sorted by path, line, column, rule id.
+    pub findings: Vec<Finding>,
+    /// Dropped candidates (only when `keep_dropped`).
+    pub suppressed: Vec<Suppressed>,
+    /// Non-fatal problems, sorted.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Counters.
+    pub stats: Stats,
+}
+
+/// Errors that stop a scan.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// A root path is missing or unreadable.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The thread pool could not start.
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
+}
+
+enum FileResult {
+    Scanned {
+        bytes: u64,
+        findings: Vec<Finding>,
+        suppressed: Vec<Suppressed>,
+        broken: Vec<Diagnostic>,
+    },
+    Skipped(SkipReason),
+    Failed(Diagnostic),
+}
+
+/// Scans files and directories.
+pub fn scan_paths(
+    roots: &[PathBuf],
+    detector: &Detector,
+    config: &Config,
+) -> Result<ScanOutcome, ScanError> {
+    let started = Instant::now();
+    let walk = worktree::walk(
+        roots,
+        &WalkOptions {
+            no_ignore: config.no_ignore,
+            follow_symlinks: config.follow_symlinks,
+            max_file_size: config.max_file_size,
+        },
+    )?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| ScanError::Threads(e.to_string()))?;
+    let results: Vec<FileResult> = pool.install(|| {
+        walk.files
+            .par_iter()
+            .map_init(Scratch::default, |scratch, f| {
+                scan_file(f, detector, config, scratch)
+            })
+            .collect()
+    });
+
+    let mut out = ScanOutcome::default();
+    out.stats.rules = detector.rules().len();
+    for (origin, why) in &walk.skipped {
+        *out.stats.files_skipped.entry(why.as_str()).or_default() += 1;
+        if *why == SkipReason::TooLarge {
+            out.diagnostics.push(Diagnostic {
+                subject: origin.path().to_string(),
+                message: format!(
+                    "skipped: larger than --max-file-size ({} bytes)",
+                    config.max_file_size
+                ),
+            });
+        }
+    }
+    for (path, message) in walk.errors {
+        out.diagnostics.push(Diagnostic {
+            subject: path,
+            message,
+        });
+    }
+    for r in results {
+        match r {
+            FileResult::Scanned {
+                bytes,
+                findings,
+                suppressed,
+                broken,
+            } => {
+                out.stats.files_scanned += 1;
+                out.stats.bytes_scanned += bytes;
+                out.findings.extend(findings);
+                out.suppressed.extend(suppressed);
+                out.diagnostics.extend(broken);
+            }
+            FileResult::Skipped(why) => {
+                *out.stats.files_skipped.entry(why.as_str()).or_default() += 1;
+            }
+            FileResult::Failed(d) => {
+                *out.stats.files_skipped.entry("unreadable").or_default() += 1;
+                out.diagnostics.push(d);
+            }
+        }
+    }
+    finish(&mut out);
+    out.stats.elapsed = started.elapsed();
+    Ok(out)
+}
+
+/// Scans one in-memory blob (stdin, tests, rule examples) as if it were a file at `path`.
+pub fn scan_bytes(bytes: &[u8], path: &str, detector: &Detector, config: &Config) -> ScanOutcome {
+    let origin = Origin::File {
+        path: path.to_string(),
+    };
+    let mut out = ScanOutcome::default();
+    let (findings, suppressed, broken) =
+        detect_and_triage(bytes, &origin, detector, config, &mut Scratch::default());
+    out.findings = findings;
+    out.suppressed = suppressed;
+    out.diagnostics = broken;
+    out.stats.files_scanned = 1;
+    out.stats.bytes_scanned = bytes.len() as u64;
+    out.stats.rules = detector.rules().len();
+    finish(&mut out);
+    out
+}
+
+fn finish(out: &mut ScanOutcome) {
+    out.findings
+        .sort_by(|a, b| (&a.path, a.location, &a.rule_id).cmp(&(&b.path, b.location, &b.rule_id)));
+    out.suppressed.sort();
+    out.diagnostics.sort();
+    out.diagnostics.dedup();
+}
+
+fn scan_file(
+    f: &FileEntry,
+    detector: &Detector,
+    config: &Config,
+    scratch: &mut Scratch,
+) -> FileResult {
+    let bytes = match std::fs::read(&f.fs_path) {
+        Ok(b) => b,
+        Err(e) => {
+            return FileResult::Failed(Diagnostic {
+                subject: f.origin.path().to_string(),
+                message: format!("cannot read: {e}"),
+            })
+        }
+    };
+    if bytes.len() as u64 > config.max_file_size {
+        return FileResult::Skipped(SkipReason::TooLarge);
+    }
+    if looks_binary(&bytes) {
+        return FileResult::Skipped(SkipReason::Binary);
+    }
+    let (findings, suppressed, broken) =
+        detect_and_triage(&bytes, &f.origin, detector, config, scratch);
+    FileResult::Scanned {
+        bytes: bytes.len() as u64,
+        findings,
+        suppressed,
+        broken,
+    }
+}
+
+fn detect_and_triage(
+    bytes: &[u8],
+    origin: &Origin,
+    detector: &Detector,
+    config: &Config,
+    scratch: &mut Scratch,
+) -> (Vec<Finding>, Vec<Suppressed>, Vec<Diagnostic>) {
+    let opts = DetectOptions {
+        keep_dropped: config.keep_dropped,
+    };
+    let detection = detector.detect(bytes, opts, scratch);
+    let mut findings = Vec::with_capacity(detection.candidates.len());
+    let mut suppressed = Vec::new();
+    for c in &detection.candidates {
+        let rule = detector.rule(c.rule);
+        match triage(c, rule, origin, config) {
+            Some(f) => findings.push(f),
+            None if config.keep_dropped => suppressed.push(Suppressed {
+                path: origin.path().to_string(),
+                line: c.location.line,
+                rule_id: rule.id().to_string(),
+                reason: format!(
+                    "rule precision {} is below the reporting floor {}",
+                    rule.spec.precision.as_str(),
+                    config.thresholds.min_precision.as_str()
+                ),
+            }),
+            None => {}
+        }
+    }
+    for d in detection.dropped {
+        let line = 1 + memchr::memchr_iter(b'\n', &bytes[..d.secret_span.start]).count();
+        suppressed.push(Suppressed {
+            path: origin.path().to_string(),
+            line,
+            rule_id: detector.rule(d.rule).id().to_string(),
+            reason: d.reason,
+        });
+    }
+    let broken = detection
+        .broken_rules
+        .into_iter()
+        .map(|(i, e)| Diagnostic {
+            subject: detector.rule(i).id().to_string(),
+            message: format!("rule skipped: regex does not compile: {e}"),
+        })
+        .collect();
+    (findings, suppressed, broken)
+}
