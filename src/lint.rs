@@ -44,8 +44,19 @@ pub fn lint(rules: &RuleSet) -> Vec<Problem> {
                 continue;
             }
         };
-        if !regex.capture_names().any(|n| n == Some("secret")) {
+        if regex.secret_group.is_none() {
             problem("regex has no `secret` group".into());
+        }
+        match regex.reach {
+            Some(n) if n <= crate::detect::MAX_REACH => {}
+            Some(n) => problem(format!(
+                "the longest match is {n} bytes, over the {} byte limit: tighten the bounds",
+                crate::detect::MAX_REACH
+            )),
+            None => problem(
+                "the match length is unbounded, so the rule would scan whole files: bound every repetition (`{0,16}` instead of `*`, `{1,64}` instead of `+`)"
+                    .into(),
+            ),
         }
         for ex in &rule.spec.examples.positive {
             let text = ex.text();

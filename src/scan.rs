@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::config::Config;
 use crate::detect::{DetectOptions, Detector, Scratch};
 use crate::finding::Finding;
-use crate::source::worktree::{self, WalkOptions};
+use crate::source::worktree::{self, WalkItem, WalkOptions};
 use crate::source::{looks_binary, FileEntry, Origin, SkipReason, SourceError};
 use crate::triage::triage;
 
@@ -83,7 +83,7 @@ enum FileResult {
         suppressed: Vec<Suppressed>,
         broken: Vec<Diagnostic>,
     },
-    Skipped(SkipReason),
+    Skipped(Option<Origin>, SkipReason),
     Failed(Diagnostic),
 }
 
@@ -106,35 +106,21 @@ pub fn scan_paths(
         .num_threads(config.threads.unwrap_or(0))
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
+    // The walk feeds the workers as it goes; `finish` sorts, so the order here is free.
     let results: Vec<FileResult> = pool.install(|| {
-        walk.files
-            .par_iter()
-            .map_init(Scratch::default, |scratch, f| {
-                scan_file(f, detector, config, scratch)
+        walk.par_bridge()
+            .map_init(Scratch::default, |scratch, item| match item {
+                WalkItem::File(f) => scan_file(&f, detector, config, scratch),
+                WalkItem::Skipped(origin, why) => FileResult::Skipped(Some(origin), why),
+                WalkItem::Error(path, message) => FileResult::Failed(Diagnostic {
+                    subject: path,
+                    message,
+                }),
             })
             .collect()
     });
-
     let mut out = ScanOutcome::default();
     out.stats.rules = detector.rules().len();
-    for (origin, why) in &walk.skipped {
-        *out.stats.files_skipped.entry(why.as_str()).or_default() += 1;
-        if *why == SkipReason::TooLarge {
-            out.diagnostics.push(Diagnostic {
-                subject: origin.path().to_string(),
-                message: format!(
-                    "skipped: larger than --max-file-size ({} bytes)",
-                    config.max_file_size
-                ),
-            });
-        }
-    }
-    for (path, message) in walk.errors {
-        out.diagnostics.push(Diagnostic {
-            subject: path,
-            message,
-        });
-    }
     for r in results {
         match r {
             FileResult::Scanned {
@@ -149,8 +135,17 @@ pub fn scan_paths(
                 out.suppressed.extend(suppressed);
                 out.diagnostics.extend(broken);
             }
-            FileResult::Skipped(why) => {
+            FileResult::Skipped(origin, why) => {
                 *out.stats.files_skipped.entry(why.as_str()).or_default() += 1;
+                if let (Some(origin), SkipReason::TooLarge) = (origin, why) {
+                    out.diagnostics.push(Diagnostic {
+                        subject: origin.path().to_string(),
+                        message: format!(
+                            "skipped: larger than --max-file-size ({} bytes)",
+                            config.max_file_size
+                        ),
+                    });
+                }
             }
             FileResult::Failed(d) => {
                 *out.stats.files_skipped.entry("unreadable").or_default() += 1;
@@ -205,10 +200,10 @@ fn scan_file(
         }
     };
     if bytes.len() as u64 > config.max_file_size {
-        return FileResult::Skipped(SkipReason::TooLarge);
+        return FileResult::Skipped(Some(f.origin.clone()), SkipReason::TooLarge);
     }
     if looks_binary(&bytes) {
-        return FileResult::Skipped(SkipReason::Binary);
+        return FileResult::Skipped(None, SkipReason::Binary);
     }
     let (findings, suppressed, broken) =
         detect_and_triage(&bytes, &f.origin, detector, config, scratch);

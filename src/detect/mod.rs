@@ -79,8 +79,13 @@ pub struct DetectOptions {
 /// Reusable per-thread buffers.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    hit: Vec<bool>,
+    hits: prefilter::Hits,
+    windows: Vec<Range<usize>>,
 }
+
+/// Regexes whose longest match is beyond this run over the whole blob instead of windows;
+/// `rules check` rejects such rules, so only user rules loaded without checking hit it.
+pub const MAX_REACH: usize = 64 * 1024;
 
 /// The rule set plus its compiled prefilter. Cheap to share across threads.
 #[derive(Debug)]
@@ -109,37 +114,57 @@ impl Detector {
     /// Finds the candidates in `bytes`.
     pub fn detect(&self, bytes: &[u8], opts: DetectOptions, scratch: &mut Scratch) -> Detection {
         let mut out = Detection::default();
-        if self.prefilter.scan(bytes, &mut scratch.hit) == 0 {
+        let triggered = self.prefilter.scan(bytes, &mut scratch.hits);
+        if triggered.is_empty() {
             return out;
         }
         let mut raw: Vec<(usize, Range<usize>, Range<usize>, f64)> = Vec::new();
-        for (index, rule) in self.rules.rules().iter().enumerate() {
-            if !scratch.hit[index] {
-                continue;
-            }
-            let regex = match rule.regex() {
+        for index in triggered {
+            let rule = self.rule(index);
+            let compiled = match rule.regex() {
                 Ok(r) => r,
                 Err(e) => {
                     out.broken_rules.push((index, e.to_string()));
                     continue;
                 }
             };
-            let secret_group = regex.capture_names().position(|n| n == Some("secret"));
-            for caps in regex.captures_iter(bytes) {
-                let Some(whole) = caps.get(0) else { continue };
-                let secret = secret_group.and_then(|g| caps.get(g)).unwrap_or(whole);
-                let secret_span = secret.range();
-                if secret_span.is_empty() {
-                    continue;
-                }
-                match judge(rule, &bytes[whole.range()], secret.as_bytes()) {
-                    Ok(entropy) => raw.push((index, whole.range(), secret_span, entropy)),
-                    Err(reason) if opts.keep_dropped => out.dropped.push(Dropped {
-                        rule: index,
-                        secret_span,
-                        reason,
-                    }),
-                    Err(_) => {}
+            windows(
+                scratch.hits.of(index),
+                compiled.reach.filter(|&r| r <= MAX_REACH),
+                bytes.len(),
+                &mut scratch.windows,
+            );
+            let mut caps = compiled.regex.create_captures();
+            for window in &scratch.windows {
+                let mut input = regex_automata::Input::new(bytes).span(window.clone());
+                loop {
+                    compiled.regex.search_captures(&input, &mut caps);
+                    let Some(whole) = caps.get_match() else { break };
+                    let whole = whole.range();
+                    let secret_span = compiled
+                        .secret_group
+                        .and_then(|g| caps.get_group(g))
+                        .map_or(whole.clone(), |s| s.range());
+                    if !secret_span.is_empty() {
+                        match judge(rule, &bytes[whole.clone()], &bytes[secret_span.clone()]) {
+                            Ok(entropy) => raw.push((index, whole.clone(), secret_span, entropy)),
+                            Err(reason) if opts.keep_dropped => out.dropped.push(Dropped {
+                                rule: index,
+                                secret_span,
+                                reason,
+                            }),
+                            Err(_) => {}
+                        }
+                    }
+                    let next = if whole.is_empty() {
+                        whole.end + 1
+                    } else {
+                        whole.end
+                    };
+                    if next > window.end {
+                        break;
+                    }
+                    input.set_start(next);
                 }
             }
         }
@@ -186,6 +211,27 @@ impl Detector {
         }
         kept.sort_by_key(|r| (r.2.start, r.0));
         kept
+    }
+}
+
+/// The spans to search for one rule: each keyword occurrence widened by the regex's reach
+/// on both sides, merged; the whole blob when the reach is unbounded.
+fn windows(hits: &[Range<usize>], reach: Option<usize>, len: usize, out: &mut Vec<Range<usize>>) {
+    out.clear();
+    let Some(reach) = reach else {
+        out.push(0..len);
+        return;
+    };
+    let mut spans: Vec<Range<usize>> = hits
+        .iter()
+        .map(|h| h.start.saturating_sub(reach)..(h.end + reach).min(len))
+        .collect();
+    spans.sort_unstable_by_key(|r| r.start);
+    for s in spans {
+        match out.last_mut() {
+            Some(last) if s.start <= last.end => last.end = last.end.max(s.end),
+            _ => out.push(s),
+        }
     }
 }
 

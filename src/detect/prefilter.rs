@@ -54,32 +54,49 @@ impl Prefilter {
         }
     }
 
-    /// Marks in `hit` (one flag per rule) every rule whose keyword occurs in `bytes`;
-    /// returns how many rules were marked.
-    pub fn scan(&self, bytes: &[u8], hit: &mut Vec<bool>) -> usize {
-        hit.clear();
-        hit.resize(self.rule_count, false);
-        let mut seen_pattern = vec![false; self.rules_of.len()];
-        let mut marked = 0;
-        let mut patterns_left = self.rules_of.len();
+    /// Records, per rule, where its keywords occur in `bytes`. Returns the indices of the
+    /// rules with at least one occurrence, in rule order.
+    pub fn scan(&self, bytes: &[u8], hits: &mut Hits) -> Vec<usize> {
+        hits.reset(self.rule_count);
         for m in self.automaton.find_overlapping_iter(bytes) {
-            let p = m.pattern().as_usize();
-            if seen_pattern[p] {
-                continue;
-            }
-            seen_pattern[p] = true;
-            for &r in &self.rules_of[p] {
-                let r = r as usize;
-                if !hit[r] {
-                    hit[r] = true;
-                    marked += 1;
-                }
-            }
-            patterns_left -= 1;
-            if patterns_left == 0 {
-                break;
+            for &r in &self.rules_of[m.pattern().as_usize()] {
+                hits.push(r as usize, m.start()..m.end());
             }
         }
-        marked
+        let mut touched = hits.touched.clone();
+        touched.sort_unstable();
+        touched
+    }
+}
+
+/// Keyword occurrences per rule, reused across blobs.
+#[derive(Debug, Default)]
+pub struct Hits {
+    spans: Vec<Vec<std::ops::Range<usize>>>,
+    touched: Vec<usize>,
+}
+
+impl Hits {
+    fn reset(&mut self, rules: usize) {
+        for &r in &self.touched {
+            self.spans[r].clear();
+        }
+        self.touched.clear();
+        if self.spans.len() < rules {
+            self.spans.resize_with(rules, Vec::new);
+        }
+    }
+
+    fn push(&mut self, rule: usize, span: std::ops::Range<usize>) {
+        let v = &mut self.spans[rule];
+        if v.is_empty() {
+            self.touched.push(rule);
+        }
+        v.push(span);
+    }
+
+    /// The keyword occurrences of `rule`, in the order found.
+    pub fn of(&self, rule: usize) -> &[std::ops::Range<usize>] {
+        self.spans.get(rule).map_or(&[], |v| v.as_slice())
     }
 }

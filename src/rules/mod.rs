@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::meta;
 
 pub use schema::{Checksum, Precision, RuleSpec, Severity};
 
@@ -61,8 +62,21 @@ pub struct Rule {
     pub origin: String,
     /// The full regex source (after `assign` expansion).
     pub pattern: String,
-    regex: OnceLock<Result<Regex, String>>,
+    regex: OnceLock<Result<Compiled, String>>,
     reject: OnceLock<Result<RejectSet, String>>,
+}
+
+/// A rule's compiled regex and what the detector needs to know about it.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The regex (regex-automata's meta engine, so searches can be limited to a span while
+    /// look-around still sees the text outside it).
+    pub regex: meta::Regex,
+    /// Index of the `secret` capture group.
+    pub secret_group: Option<usize>,
+    /// Longest possible match in bytes, when bounded: a match containing a keyword lies
+    /// within this distance of it.
+    pub reach: Option<usize>,
 }
 
 /// Compiled veto patterns.
@@ -141,9 +155,9 @@ impl Rule {
     }
 
     /// The compiled regex, compiling it on first use.
-    pub fn regex(&self) -> Result<&Regex, &str> {
+    pub fn regex(&self) -> Result<&Compiled, &str> {
         self.regex
-            .get_or_init(|| compile(&self.pattern))
+            .get_or_init(|| compile_rule(&self.pattern))
             .as_ref()
             .map_err(|e| e.as_str())
     }
@@ -176,6 +190,38 @@ impl Rule {
             message: format!("regex does not compile: {e}"),
         })
     }
+}
+
+fn compile_rule(pattern: &str) -> Result<Compiled, String> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .map_err(|e| e.to_string())?;
+    let reach = hir.properties().maximum_len();
+    let regex = meta::Regex::builder()
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .unicode(false)
+                .utf8(false),
+        )
+        .configure(
+            meta::Config::new()
+                .utf8_empty(false)
+                .nfa_size_limit(Some(32 << 20))
+                .hybrid_cache_capacity(8 << 20),
+        )
+        .build_from_hir(&hir)
+        .map_err(|e| e.to_string())?;
+    let secret_group = regex
+        .group_info()
+        .to_index(regex_automata::PatternID::ZERO, "secret");
+    Ok(Compiled {
+        regex,
+        secret_group,
+        reach,
+    })
 }
 
 fn compile(pattern: &str) -> Result<Regex, String> {

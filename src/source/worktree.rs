@@ -18,31 +18,31 @@ pub struct WalkOptions {
     pub max_file_size: u64,
 }
 
-/// What the walk found.
-#[derive(Debug, Default)]
-pub struct Walk {
-    /// Regular files to scan, sorted by display path.
-    pub files: Vec<FileEntry>,
-    /// Files passed over, with the reason.
-    pub skipped: Vec<(Origin, SkipReason)>,
-    /// Problems that did not stop the walk (unreadable directories, loops, broken links).
-    pub errors: Vec<(String, String)>,
+/// One thing the walk found.
+#[derive(Debug)]
+pub enum WalkItem {
+    /// A regular file to scan.
+    File(FileEntry),
+    /// A file passed over, and why.
+    Skipped(Origin, SkipReason),
+    /// A problem that did not stop the walk (unreadable directory, loop, broken link).
+    Error(String, String),
 }
 
-/// Walks `roots` (files or directories).
-pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, SourceError> {
+/// Walks `roots` (files or directories), yielding items as they are found so that
+/// scanning can start before the walk ends. The order is the walker's; callers sort.
+pub fn walk(
+    roots: &[PathBuf],
+    opts: &WalkOptions,
+) -> Result<impl Iterator<Item = WalkItem> + Send, SourceError> {
     for root in roots {
         std::fs::symlink_metadata(root).map_err(|source| SourceError::Root {
             path: root.display().to_string(),
             source,
         })?;
     }
-    let mut out = Walk::default();
-    let Some((first, rest)) = roots.split_first() else {
-        return Ok(out);
-    };
-    let mut builder = WalkBuilder::new(first);
-    for r in rest {
+    let mut builder = WalkBuilder::new(roots.first().map_or(Path::new("."), |p| p.as_path()));
+    for r in roots.iter().skip(1) {
         builder.add(r);
     }
     builder
@@ -55,53 +55,41 @@ pub fn walk(roots: &[PathBuf], opts: &WalkOptions) -> Result<Walk, SourceError> 
         .parents(!opts.no_ignore)
         .require_git(false)
         .filter_entry(|e| e.file_name() != ".git");
-    for entry in builder.build() {
+    let max = opts.max_file_size;
+    Ok(builder.build().filter_map(move |entry| {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                out.errors.push(error_parts(&e));
-                continue;
+                let (path, message) = error_parts(&e);
+                return Some(WalkItem::Error(path, message));
             }
         };
-        let Some(ft) = entry.file_type() else {
-            continue; // stdin
-        };
+        let ft = entry.file_type()?;
         if ft.is_dir() {
-            continue;
+            return None;
         }
         let origin = Origin::File {
             path: display_path(entry.path()),
         };
         if ft.is_symlink() {
-            out.skipped.push((origin, SkipReason::Symlink));
-            continue;
+            return Some(WalkItem::Skipped(origin, SkipReason::Symlink));
         }
         if !ft.is_file() {
-            out.skipped.push((origin, SkipReason::Special));
-            continue;
+            return Some(WalkItem::Skipped(origin, SkipReason::Special));
         }
         let len = match entry.metadata() {
             Ok(m) => m.len(),
-            Err(e) => {
-                out.errors.push((origin.path().to_string(), e.to_string()));
-                continue;
-            }
+            Err(e) => return Some(WalkItem::Error(origin.path().to_string(), e.to_string())),
         };
-        if len > opts.max_file_size {
-            out.skipped.push((origin, SkipReason::TooLarge));
-            continue;
+        if len > max {
+            return Some(WalkItem::Skipped(origin, SkipReason::TooLarge));
         }
-        out.files.push(FileEntry {
+        Some(WalkItem::File(FileEntry {
             fs_path: entry.into_path(),
             origin,
             len,
-        });
-    }
-    out.files.sort_by(|a, b| a.origin.cmp(&b.origin));
-    out.files.dedup_by(|a, b| a.origin == b.origin);
-    out.skipped.sort();
-    out.errors.sort();
-    Ok(out)
+        }))
+    }))
 }
 
 fn error_parts(e: &ignore::Error) -> (String, String) {
