@@ -84,7 +84,7 @@ pub fn lint(rules: &RuleSet) -> Vec<Problem> {
                     shorten(text)
                 ));
             } else if let Some(want) = ex.secret() {
-                if !mine.iter().any(|s| *s == want.as_bytes()) {
+                if !mine.contains(&want.as_bytes()) {
                     let got: Vec<String> = mine
                         .iter()
                         .map(|s| String::from_utf8_lossy(s).into_owned())

@@ -160,6 +160,7 @@ pub fn scan_paths(
 
 /// Scans one in-memory blob (stdin, tests, rule examples) as if it were a file at `path`.
 pub fn scan_bytes(bytes: &[u8], path: &str, detector: &Detector, config: &Config) -> ScanOutcome {
+    let started = Instant::now();
     let origin = Origin::File {
         path: path.to_string(),
     };
@@ -173,6 +174,7 @@ pub fn scan_bytes(bytes: &[u8], path: &str, detector: &Detector, config: &Config
     out.stats.bytes_scanned = bytes.len() as u64;
     out.stats.rules = detector.rules().len();
     finish(&mut out);
+    out.stats.elapsed = started.elapsed();
     out
 }
 
@@ -231,18 +233,14 @@ fn detect_and_triage(
     for c in &detection.candidates {
         let rule = detector.rule(c.rule);
         match triage(c, rule, origin, config) {
-            Some(f) => findings.push(f),
-            None if config.keep_dropped => suppressed.push(Suppressed {
+            Ok(f) => findings.push(f),
+            Err(reason) if config.keep_dropped => suppressed.push(Suppressed {
                 path: origin.path().to_string(),
                 line: c.location.line,
                 rule_id: rule.id().to_string(),
-                reason: format!(
-                    "rule precision {} is below the reporting floor {}",
-                    rule.spec.precision.as_str(),
-                    config.thresholds.min_precision.as_str()
-                ),
+                reason,
             }),
-            None => {}
+            Err(_) => {}
         }
     }
     for d in detection.dropped {

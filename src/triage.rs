@@ -1,11 +1,19 @@
-//! Triage: candidate + origin + policy -> finding (or nothing). The only place where
-//! organisation policy (precision floor, severity, later AI thresholds and allowlists) applies.
+//! Triage: candidate + origin + policy -> finding, or the reason there is none. The only
+//! place where organisation policy (precision floor, severity, later AI thresholds and
+//! allowlists) and file-type knowledge apply.
 
 use crate::config::Config;
 use crate::detect::Candidate;
-use crate::finding::{Finding, Fingerprint, Secret};
+use crate::finding::{Fingerprint, Finding, Secret};
 use crate::rules::Rule;
 use crate::source::Origin;
+
+/// Languages in which `'...'` is a character literal, so a multi-character single-quoted
+/// value cannot be a string (and so cannot be a credential string).
+const CHAR_LITERAL_LANGS: &[&str] = &[
+    "c", "h", "cc", "cpp", "cxx", "hpp", "hh", "java", "cs", "go", "rs", "kt", "kts", "swift",
+    "scala",
+];
 
 /// Decides whether a candidate becomes a finding, and how severe it is.
 pub fn triage(
@@ -13,12 +21,19 @@ pub fn triage(
     rule: &Rule,
     origin: &Origin,
     config: &Config,
-) -> Option<Finding> {
+) -> Result<Finding, String> {
     if rule.spec.precision < config.thresholds.min_precision {
-        return None;
+        return Err(format!(
+            "rule precision {} is below the reporting floor {}",
+            rule.spec.precision.as_str(),
+            config.thresholds.min_precision.as_str()
+        ));
+    }
+    if rule.spec.catch_all && is_char_literal(candidate, origin.path()) {
+        return Err("single-quoted text is a character literal in this language".into());
     }
     let secret = String::from_utf8_lossy(&candidate.secret).into_owned();
-    Some(Finding {
+    Ok(Finding {
         rule_id: rule.spec.id.clone(),
         rule_name: rule.spec.name.clone(),
         severity: rule.spec.severity,
@@ -32,4 +47,62 @@ pub fn triage(
         before: candidate.before.clone(),
         after: candidate.after.clone(),
     })
+}
+
+fn is_char_literal(c: &Candidate, path: &str) -> bool {
+    let ext = path.rsplit_once('.').map_or("", |(_, e)| e);
+    CHAR_LITERAL_LANGS.contains(&ext.to_ascii_lowercase().as_str())
+        && c.secret.len() > 1
+        && c.before.ends_with('\'')
+        && c.after.starts_with('\'')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::TextLocation;
+    use crate::rules::{parse_rules, Format};
+
+    fn rule(catch_all: bool, precision: &str) -> Rule {
+        let text = format!(
+            "[[rule]]\nid = \"generic.password\"\nname = \"p\"\nkeywords = [\"pass\"]\nregex = '(?P<secret>x)'\nseverity = \"high\"\nprecision = \"{precision}\"\ncatch_all = {catch_all}\nblast_radius = \"b\"\nexamples.positive = [\"x\"]\nexamples.negative = [\"y\"]\n"
+        );
+        parse_rules(&text, "t", Format::Toml)
+            .expect("rule")
+            .remove(0)
+    }
+
+    fn candidate(before: &str, after: &str) -> Candidate {
+        Candidate {
+            rule: 0,
+            span: 0..1,
+            secret_span: 0..1,
+            secret: b"s3cret!x".to_vec(),
+            entropy: 3.0,
+            location: TextLocation::default(),
+            before: before.into(),
+            after: after.into(),
+        }
+    }
+
+    fn file(path: &str) -> Origin {
+        Origin::File { path: path.into() }
+    }
+
+    #[test]
+    fn triage_table() {
+        let cfg = Config::default();
+        let cases = [
+            // (catch_all, precision, before, after, path, reported)
+            (true, "medium", "pw = '", "';", "a.c", false),
+            (true, "medium", "pw = '", "';", "a.py", true),
+            (true, "medium", "pw = \"", "\";", "a.c", true),
+            (false, "high", "pw = '", "';", "a.java", true),
+            (true, "low", "pw = \"", "\"", "a.py", false),
+        ];
+        for (catch_all, precision, before, after, path, reported) in cases {
+            let got = triage(&candidate(before, after), &rule(catch_all, precision), &file(path), &cfg);
+            assert_eq!(got.is_ok(), reported, "{catch_all} {precision} {before} {path}: {got:?}");
+        }
+    }
 }

@@ -92,13 +92,20 @@ pub const MAX_REACH: usize = 64 * 1024;
 pub struct Detector {
     rules: RuleSet,
     prefilter: prefilter::Prefilter,
+    /// Distinctive token prefixes (`xoxp-`, `ghp_`, `sk_live_`) and the rule that owns each.
+    owned_prefixes: Vec<(String, usize)>,
 }
 
 impl Detector {
     /// Builds the prefilter for `rules`. Regexes compile lazily, on first use.
     pub fn new(rules: RuleSet) -> Detector {
         let prefilter = prefilter::Prefilter::new(&rules);
-        Detector { rules, prefilter }
+        let owned_prefixes = owned_prefixes(&rules);
+        Detector {
+            rules,
+            prefilter,
+            owned_prefixes,
+        }
     }
 
     /// The rules this detector runs.
@@ -146,7 +153,10 @@ impl Detector {
                         .and_then(|g| caps.get_group(g))
                         .map_or(whole.clone(), |s| s.range());
                     if !secret_span.is_empty() {
-                        match judge(rule, &bytes[whole.clone()], &bytes[secret_span.clone()]) {
+                        let secret = &bytes[secret_span.clone()];
+                        let verdict = judge(rule, &bytes[whole.clone()], secret)
+                            .and_then(|e| self.not_owned(rule, secret).map(|()| e));
+                        match verdict {
                             Ok(entropy) => raw.push((index, whole.clone(), secret_span, entropy)),
                             Err(reason) if opts.keep_dropped => out.dropped.push(Dropped {
                                 rule: index,
@@ -171,6 +181,26 @@ impl Detector {
         let kept = self.resolve_overlaps(raw, opts, &mut out.dropped);
         out.candidates = locate(bytes, kept);
         out
+    }
+
+    /// A catch-all rule does not report a value that carries a provider's distinctive prefix:
+    /// that provider's rule owns the format, and it did not accept this value.
+    fn not_owned(&self, rule: &Rule, secret: &[u8]) -> Result<(), String> {
+        if !rule.spec.catch_all {
+            return Ok(());
+        }
+        let lower = secret.to_ascii_lowercase();
+        match self
+            .owned_prefixes
+            .iter()
+            .find(|(p, _)| lower.starts_with(p.as_bytes()))
+        {
+            Some((p, owner)) => Err(format!(
+                "carries the `{p}` prefix of {} but fails that rule's format",
+                self.rule(*owner).id()
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Where secrets of two rules overlap, keeps a provider rule over a `catch_all` one, then
@@ -212,6 +242,26 @@ impl Detector {
         kept.sort_by_key(|r| (r.2.start, r.0));
         kept
     }
+}
+
+/// Keywords of precise provider rules that read as token prefixes: at least 4 bytes, ending
+/// in `_`, `-` or `.`, made of letters, digits and those separators.
+fn owned_prefixes(rules: &RuleSet) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for (i, rule) in rules.rules().iter().enumerate() {
+        if rule.spec.catch_all || rule.spec.precision < Precision::High {
+            continue;
+        }
+        for k in &rule.spec.keywords {
+            let prefix_like = k.len() >= 4
+                && k.ends_with(['_', '-', '.'])
+                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+            if prefix_like {
+                out.push((k.clone(), i));
+            }
+        }
+    }
+    out
 }
 
 /// The spans to search for one rule: each keyword occurrence widened by the regex's reach

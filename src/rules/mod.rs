@@ -16,12 +16,12 @@ pub use schema::{Checksum, Precision, RuleSpec, Severity};
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
     /// The rule file could not be read.
-    #[error("{path}: cannot read rule file: {source}")]
+    #[error("{path}: cannot read rule file: {err}")]
     Read {
         /// File.
         path: PathBuf,
         /// Cause.
-        source: std::io::Error,
+        err: std::io::Error,
     },
     /// The rule file is not valid TOML/YAML for the schema.
     #[error("{path}: {message}")]
@@ -267,9 +267,9 @@ impl RuleSet {
 
     /// Loads one rule file (`.toml`, `.yaml` or `.yml`), compiling every regex.
     pub fn load_file(path: &Path) -> Result<Vec<Rule>, RuleError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RuleError::Read {
+        let text = std::fs::read_to_string(path).map_err(|err| RuleError::Read {
             path: path.to_path_buf(),
-            source,
+            err,
         })?;
         let format = match path.extension().and_then(|e| e.to_str()) {
             Some("yaml" | "yml") => Format::Yaml,

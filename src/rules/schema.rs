@@ -6,10 +6,11 @@ use serde::{Deserialize, Serialize};
 /// The pattern an `assign` rule expands to. `{key}` and `{value}` are regex fragments.
 ///
 /// The key may be followed by up to 24 identifier characters (`_API_KEY`), closing quotes or
-/// brackets, then an assignment operator (`=`, `:`, `:=`, `=>`, or `>` closing an XML tag),
+/// brackets, a type annotation (`string`, `: str`), then an assignment operator (`=`, `:`,
+/// `:=`, `::=`, `?=`, `.=`, `+=`, `=>`, or `>` closing an XML tag),
 /// optional quotes, the value, and a terminator. One template covers env files, YAML, JSON,
 /// TOML, INI, properties, HCL, XML, shell and most code.
-pub const ASSIGN_TEMPLATE: &str = r#"(?im)(?:{key})[\w.\-]{0,24}?[\s'"`\])]{0,3}(?:=>|:=|=|:|>)[\s'"`@]{0,5}(?P<secret>{value})(?:[\s'"`;,)\]}<&\\]|$)"#;
+pub const ASSIGN_TEMPLATE: &str = r#"(?im)(?:{key})[\w.\-]{0,24}?[\s'"`\])]{0,3}(?:[ \t]{1,4}(?:string|String|str|&str)\b|:[ \t]{0,3}(?:string|String|str|&str)\b[ \t]{0,3})?(?:=>|[:?.+]{0,3}=|:|>)[\s'"`@]{0,5}(?P<secret>{value})(?:[\s'"`;,)\]}<&\\]|$)"#;
 
 /// One rule file: `[[rule]]` tables.
 #[derive(Debug, Clone, Deserialize, Serialize)]

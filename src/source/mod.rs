@@ -64,12 +64,12 @@ pub struct FileEntry {
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// A path given on the command line does not exist or cannot be read.
-    #[error("{path}: {source}")]
+    #[error("cannot scan {path}: {err}")]
     Root {
         /// The path as given.
         path: String,
         /// Cause.
-        source: std::io::Error,
+        err: std::io::Error,
     },
 }
 

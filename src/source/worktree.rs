@@ -36,9 +36,9 @@ pub fn walk(
     opts: &WalkOptions,
 ) -> Result<impl Iterator<Item = WalkItem> + Send, SourceError> {
     for root in roots {
-        std::fs::symlink_metadata(root).map_err(|source| SourceError::Root {
+        std::fs::symlink_metadata(root).map_err(|err| SourceError::Root {
             path: root.display().to_string(),
-            source,
+            err,
         })?;
     }
     let mut builder = WalkBuilder::new(roots.first().map_or(Path::new("."), |p| p.as_path()));

@@ -1,0 +1,184 @@
+//! SARIF output validates against the OASIS 2.1.0 schema and follows GitHub code scanning's
+//! rules. The schema is read from `../shared/schemas/`; where it is absent the schema check
+//! says so loudly, and under `CI=true` it fails.
+#![allow(clippy::print_stderr)] // the missing-schema warning must be loud
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn leakhound() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_leakhound"))
+}
+
+fn scan(args: &[&str]) -> Value {
+    let out = leakhound()
+        .args(["scan", "--format", "sarif"])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("leakhound runs");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("SARIF is JSON")
+}
+
+fn schema_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/schemas/sarif-2.1.0.json")
+}
+
+/// The validator, or `None` (with a loud message) when the schema is not beside the repo.
+fn validator() -> Option<jsonschema::Validator> {
+    let path = schema_path();
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let schema: Value = serde_json::from_slice(&bytes).expect("schema is JSON");
+            Some(jsonschema::validator_for(&schema).expect("schema compiles"))
+        }
+        Err(e) => {
+            let msg = format!(
+                "SARIF SCHEMA NOT FOUND at {}: {e}. The schema check did not run.",
+                path.display()
+            );
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
+            eprintln!("\n!!! {msg}\n");
+            None
+        }
+    }
+}
+
+fn schema_errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+    v.iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn worktree_sarif_validates_against_the_schema() {
+    let Some(v) = validator() else { return };
+    for args in [&["fixtures/demo"][..], &["tests/cmd/scan.in"][..]] {
+        let doc = scan(args);
+        let errors = schema_errors(&v, &doc);
+        assert!(errors.is_empty(), "{args:?}: {errors:#?}");
+    }
+}
+
+#[test]
+fn schema_check_is_live() {
+    let Some(v) = validator() else { return };
+    let mut doc = scan(&["fixtures/demo"]);
+    doc["version"] = Value::from("2.0.0");
+    doc["runs"][0]["results"][0]["unexpected"] = Value::from(true);
+    assert!(!schema_errors(&v, &doc).is_empty());
+}
+
+#[test]
+fn empty_scan_is_valid_sarif() {
+    let Some(v) = validator() else { return };
+    let doc = scan(&["src/report"]);
+    assert_eq!(doc["runs"][0]["results"].as_array().map(Vec::len), Some(0));
+    assert!(schema_errors(&v, &doc).is_empty());
+}
+
+#[test]
+fn follows_github_code_scanning_rules() {
+    let doc = scan(&["fixtures/demo"]);
+    assert_eq!(doc["version"], "2.1.0");
+    let runs = doc["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 1, "exactly one run");
+    let run = &runs[0];
+    let driver = &run["tool"]["driver"];
+    assert_eq!(driver["name"], "leakhound");
+    assert!(driver["semanticVersion"].is_string());
+    let rules = driver["rules"].as_array().expect("rules");
+    assert!(!rules.is_empty());
+    for r in rules {
+        let id = r["id"].as_str().expect("rule id");
+        let name = r["name"].as_str().expect("name");
+        assert!(
+            !name.is_empty() && name.chars().count() <= 255,
+            "{id}: name"
+        );
+        for field in ["shortDescription", "fullDescription", "help"] {
+            let text = r[field]["text"].as_str().unwrap_or_default();
+            assert!(!text.is_empty(), "{id}: {field}");
+            if field != "help" {
+                assert!(text.chars().count() <= 1024, "{id}: {field} too long");
+            }
+        }
+        let sev: f64 = r["properties"]["security-severity"]
+            .as_str()
+            .expect("security-severity is a string")
+            .parse()
+            .expect("security-severity is numeric");
+        assert!((0.1..=10.0).contains(&sev), "{id}: {sev}");
+        let tags = r["properties"]["tags"].as_array().expect("tags");
+        assert!(tags.iter().any(|t| t == "security"), "{id}: tags");
+        assert!(
+            matches!(
+                r["defaultConfiguration"]["level"].as_str(),
+                Some("error" | "warning" | "note")
+            ),
+            "{id}: level"
+        );
+    }
+    let results = run["results"].as_array().expect("results");
+    assert!(!results.is_empty());
+    for res in results {
+        let idx = res["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+        assert_eq!(
+            res["ruleId"], rules[idx]["id"],
+            "ruleIndex points at ruleId"
+        );
+        let locs = res["locations"].as_array().expect("locations");
+        assert_eq!(locs.len(), 1, "one location per result");
+        let uri = locs[0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .expect("uri");
+        assert!(
+            !uri.starts_with('/') && !uri.contains('\\') && !uri.contains("://"),
+            "repo-relative uri: {uri}"
+        );
+        let region = &locs[0]["physicalLocation"]["region"];
+        for k in ["startLine", "startColumn", "endLine", "endColumn"] {
+            assert!(region[k].as_u64().is_some_and(|n| n >= 1), "{k}");
+        }
+        assert!(res["partialFingerprints"]["leakhound/v1"].is_string());
+        assert!(!res["message"]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty());
+    }
+}
+
+#[test]
+fn never_contains_a_raw_secret() {
+    let shown = leakhound()
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--show-secrets",
+            "fixtures/demo",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("leakhound runs");
+    let shown: Value = serde_json::from_slice(&shown.stdout).expect("json");
+    let secrets: Vec<String> = shown["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["secret"].as_str().expect("secret").to_string())
+        .collect();
+    assert!(secrets.len() >= 10, "the demo has many secrets");
+    let sarif = scan(&["fixtures/demo"]).to_string();
+    for s in &secrets {
+        assert!(!sarif.contains(s.as_str()), "SARIF leaks a secret");
+    }
+}
