@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::detect::Candidate;
-use crate::finding::{Fingerprint, Finding, Secret};
+use crate::finding::{Finding, Fingerprint, Secret};
 use crate::rules::Rule;
 use crate::source::Origin;
 
@@ -101,8 +101,17 @@ mod tests {
             (true, "low", "pw = \"", "\"", "a.py", false),
         ];
         for (catch_all, precision, before, after, path, reported) in cases {
-            let got = triage(&candidate(before, after), &rule(catch_all, precision), &file(path), &cfg);
-            assert_eq!(got.is_ok(), reported, "{catch_all} {precision} {before} {path}: {got:?}");
+            let got = triage(
+                &candidate(before, after),
+                &rule(catch_all, precision),
+                &file(path),
+                &cfg,
+            );
+            assert_eq!(
+                got.is_ok(),
+                reported,
+                "{catch_all} {precision} {before} {path}: {got:?}"
+            );
         }
     }
 }

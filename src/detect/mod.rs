@@ -255,7 +255,8 @@ fn owned_prefixes(rules: &RuleSet) -> Vec<(String, usize)> {
         for k in &rule.spec.keywords {
             let prefix_like = k.len() >= 4
                 && k.ends_with(['_', '-', '.'])
-                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
             if prefix_like {
                 out.push((k.clone(), i));
             }
