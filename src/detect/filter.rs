@@ -52,6 +52,12 @@ const WEAK_VALUE_WORDS: &[&str] = &[
     "mysecret",
     "mypassword",
     "s3cr3t",
+    "secr3t",
+    "p4ssw0rd",
+    "passw0rd",
+    "p4ssword",
+    "pa55word",
+    "token",
 ];
 
 /// Values that are the documented default of some product, not a secret someone chose.
@@ -110,6 +116,11 @@ pub fn placeholder_reason(secret: &[u8], strict: bool) -> Option<&'static str> {
         if is_template_reference(secret) {
             return Some("variable or template reference");
         }
+        if let Some(text) = base64_text(secret) {
+            if placeholder_reason(&text, true).is_some() {
+                return Some("base64 of a placeholder");
+            }
+        }
     }
     None
 }
@@ -147,12 +158,8 @@ pub fn is_template_reference(s: &[u8]) -> bool {
     if wrapped(b'<', b'>') || wrapped(b'{', b'}') || wrapped(b'[', b']') {
         return true;
     }
-    if s.len() > 1
-        && s[0] == b'$'
-        && s[1..]
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'_')
-    {
+    // `$NAME`, `${...}`, `$(...)` at the start: a shell or make expansion.
+    if s.len() > 1 && s[0] == b'$' && (s[1].is_ascii_alphabetic() || b"_{(".contains(&s[1])) {
         return true;
     }
     let lower = s.to_ascii_lowercase();
@@ -221,6 +228,18 @@ fn longest_run(s: &[u8], linked: impl Fn(u8, u8) -> bool) -> usize {
         }
     }
     best
+}
+
+/// Standard base64 (padded, length a multiple of 4) that decodes to printable ASCII text.
+fn base64_text(s: &[u8]) -> Option<Vec<u8>> {
+    if s.len() < 8 || s.len() % 4 != 0 || !s.ends_with(b"=") {
+        return None;
+    }
+    let decoded = base64url_decode(s)?;
+    decoded
+        .iter()
+        .all(|b| (0x20..0x7f).contains(b))
+        .then_some(decoded)
 }
 
 /// Checks a secret against its rule's checksum.

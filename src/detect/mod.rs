@@ -461,7 +461,7 @@ examples.negative = ["token = x"]
         );
         let ids: Vec<&str> = out.candidates.iter().map(|c| d.rule(c.rule).id()).collect();
         assert_eq!(ids, ["acme.token"]);
-        assert!(out.dropped.iter().any(|x| x.reason.contains("overlaps")));
+        assert!(out.dropped.iter().any(|x| x.reason.contains("acme.token")));
     }
 
     #[test]
