@@ -56,7 +56,9 @@ fn corpus(bytes: usize) -> Vec<u8> {
         out.extend_from_slice(WORDS[(x % WORDS.len() as u64) as usize].as_bytes());
         out.push(b' ');
         if out.len() > next_secret {
-            out.extend_from_slice(b"\nAWS_ACCESS_KEY_ID=AKIAQ3EGRV7NXMWT5ZKP\n");
+            out.extend_from_slice(
+                concat!("\nAWS_ACCESS_KEY_ID=AKIA", "Q3EGRV7NXMWT5ZKP\n").as_bytes(),
+            );
             next_secret += 65_536;
         }
     }

