@@ -10,6 +10,7 @@ use leakhound::config::{parse_size, Config, Thresholds, DEFAULT_MAX_FILE_SIZE};
 use leakhound::detect::Detector;
 use leakhound::report::{self, Format, RenderOptions};
 use leakhound::rules::{Precision, RuleSet, Severity};
+use leakhound::source::git::Selection;
 use leakhound::{lint, scan};
 
 const EXIT_CODES: &str = "\
@@ -32,6 +33,9 @@ enum Command {
     /// Scan files and directories (default: the current directory). `-` reads stdin.
     #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
+    /// Scan git history (every blob once), a commit range, or staged changes.
+    #[command(after_help = EXIT_CODES)]
+    Git(GitArgs),
     /// Inspect and validate rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -85,6 +89,41 @@ struct ScanArgs {
     /// Files or directories to scan; `-` reads standard input.
     #[arg(default_value = ".")]
     paths: Vec<PathBuf>,
+    /// Do not honour .gitignore, .ignore and git excludes.
+    #[arg(long)]
+    no_ignore: bool,
+    /// Follow symbolic links.
+    #[arg(short = 'L', long = "follow")]
+    follow: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+struct GitArgs {
+    /// The repository (work tree or bare).
+    #[arg(default_value = ".")]
+    repo: PathBuf,
+    /// Only commits reachable from this ref or revision (default: every ref).
+    #[arg(long, value_name = "REF", conflicts_with_all = ["range", "since_commit", "staged"])]
+    branch: Option<String>,
+    /// Only what the commits in BASE..HEAD introduced (a pull request or push). An all-zero
+    /// or unknown BASE scans the commits no other ref has, and says so.
+    #[arg(long, value_name = "BASE..HEAD", conflicts_with_all = ["since_commit", "staged"])]
+    range: Option<String>,
+    /// Only what the commits after REV, up to HEAD, introduced.
+    #[arg(long, value_name = "REV", conflicts_with = "staged")]
+    since_commit: Option<String>,
+    /// What is about to be committed: index entries that differ from HEAD. Secrets already
+    /// committed in the same file are reported but do not block.
+    #[arg(long)]
+    staged: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+struct CommonArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     format: OutputFormat,
@@ -94,13 +133,7 @@ struct ScanArgs {
     /// Print secrets in full (redacted by default in every format).
     #[arg(long)]
     show_secrets: bool,
-    /// Do not honour .gitignore, .ignore and git excludes.
-    #[arg(long)]
-    no_ignore: bool,
-    /// Follow symbolic links.
-    #[arg(short = 'L', long = "follow")]
-    follow: bool,
-    /// Skip files larger than this (K, M, G suffixes).
+    /// Skip files (and blobs) larger than this (K, M, G suffixes).
     #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size)]
     max_file_size: u64,
     /// Worker threads (default: one per core).
@@ -131,6 +164,7 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Scan(a) => run_scan(a),
+        Command::Git(a) => run_git(a),
         Command::Rules(RulesCommand::List { format, extra }) => {
             let rules = load_rules(&extra)?;
             list_rules(&rules, format)?;
@@ -175,32 +209,35 @@ fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn run_scan(a: ScanArgs) -> Result<u8> {
-    if a.threads == Some(0) {
+fn config(c: &CommonArgs, no_ignore: bool, follow: bool) -> Result<Config> {
+    if c.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
-    let rules = load_rules(&a.extra_rules)?;
-    let detector = Detector::new(rules);
-    let config = Config {
-        no_ignore: a.no_ignore,
-        follow_symlinks: a.follow,
-        max_file_size: if a.max_file_size == 0 {
+    Ok(Config {
+        no_ignore,
+        follow_symlinks: follow,
+        max_file_size: if c.max_file_size == 0 {
             DEFAULT_MAX_FILE_SIZE
         } else {
-            a.max_file_size
+            c.max_file_size
         },
-        threads: a.threads,
-        show_secrets: a.show_secrets,
-        keep_dropped: a.explain_suppressed,
+        threads: c.threads,
+        show_secrets: c.show_secrets,
+        keep_dropped: c.explain_suppressed,
         thresholds: Thresholds {
-            fail_on: a.fail_on,
-            min_precision: if a.all_rules {
+            fail_on: c.fail_on,
+            min_precision: if c.all_rules {
                 Precision::Low
             } else {
                 Precision::Medium
             },
         },
-    };
+    })
+}
+
+fn run_scan(a: ScanArgs) -> Result<u8> {
+    let config = config(&a.common, a.no_ignore, a.follow)?;
+    let detector = Detector::new(load_rules(&a.common.extra_rules)?);
     let outcome = if a.paths.len() == 1 && a.paths[0].as_os_str() == "-" {
         let mut bytes = Vec::new();
         io::stdin()
@@ -210,28 +247,66 @@ fn run_scan(a: ScanArgs) -> Result<u8> {
     } else {
         scan::scan_paths(&a.paths, &detector, &config)?
     };
-    let format = match a.format {
+    report(&outcome, &detector, &a.common, &config)
+}
+
+fn run_git(a: GitArgs) -> Result<u8> {
+    let config = config(&a.common, false, false)?;
+    let detector = Detector::new(load_rules(&a.common.extra_rules)?);
+    let outcome = if a.staged {
+        scan::scan_staged(&a.repo, &detector, &config)?
+    } else {
+        let selection = match (&a.branch, &a.range, &a.since_commit) {
+            (Some(b), _, _) => Selection::Branch(b.clone()),
+            (_, Some(r), _) => {
+                let (base, head) = r
+                    .split_once("..")
+                    .filter(|(b, h)| !b.is_empty() && !h.is_empty() && !h.starts_with('.'))
+                    .with_context(|| format!("--range {r:?}: write it as BASE..HEAD"))?;
+                Selection::Range {
+                    base: base.to_string(),
+                    head: head.to_string(),
+                }
+            }
+            (_, _, Some(rev)) => Selection::Range {
+                base: rev.clone(),
+                head: "HEAD".to_string(),
+            },
+            _ => Selection::All,
+        };
+        scan::scan_history(&a.repo, &selection, &detector, &config)?
+    };
+    report(&outcome, &detector, &a.common, &config)
+}
+
+fn report(
+    outcome: &scan::ScanOutcome,
+    detector: &Detector,
+    c: &CommonArgs,
+    config: &Config,
+) -> Result<u8> {
+    let format = match c.format {
         OutputFormat::Text => Format::Text,
         OutputFormat::Json => Format::Json,
         OutputFormat::Jsonl => Format::Jsonl,
         OutputFormat::Sarif => Format::Sarif,
     };
-    let color = match a.color {
+    let color = match c.color {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => {
-            a.output.is_none()
+            c.output.is_none()
                 && io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
     let opts = RenderOptions { color };
     let mut status = io::stderr().lock();
-    match &a.output {
+    match &c.output {
         Some(path) => {
             let mut buf = Vec::new();
             report::render(
-                &outcome,
+                outcome,
                 detector.rules(),
                 format,
                 opts,
@@ -244,7 +319,7 @@ fn run_scan(a: ScanArgs) -> Result<u8> {
         None => {
             let mut out = io::BufWriter::new(io::stdout().lock());
             report::render(
-                &outcome,
+                outcome,
                 detector.rules(),
                 format,
                 opts,
@@ -257,7 +332,7 @@ fn run_scan(a: ScanArgs) -> Result<u8> {
     let failing = outcome
         .findings
         .iter()
-        .any(|f| f.severity >= config.thresholds.fail_on);
+        .any(|f| !f.existing && f.severity >= config.thresholds.fail_on);
     Ok(u8::from(failing))
 }
 

@@ -1,8 +1,12 @@
 //! Findings: what reporters see. A finding owns its secret but only ever shows it redacted
 //! unless the caller asks otherwise.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+use crate::source::CommitInfo;
 
 pub use crate::detect::TextLocation;
 pub use crate::rules::{Precision, Severity};
@@ -37,6 +41,29 @@ pub struct Finding {
     /// Line text after the secret (same line).
     #[serde(skip)]
     pub after: String,
+    /// History scans: the commit that introduced the secret at this path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<Arc<CommitInfo>>,
+    /// History scans: whether the secret is still in the tree of HEAD.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub present_at_head: Option<bool>,
+    /// History scans: the other places (later versions, other commits) the secret appears.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_in: Vec<Occurrence>,
+    /// Staged scans: the secret was already committed at this path, so it does not block.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub existing: bool,
+}
+
+/// Another place a secret appears.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Occurrence {
+    /// Commit id.
+    pub commit: String,
+    /// Path in that commit.
+    pub path: String,
+    /// Line of the secret there.
+    pub line: usize,
 }
 
 /// A secret value with its display policy.

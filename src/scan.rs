@@ -1,15 +1,16 @@
 //! The one parallel loop: source -> detect -> triage, per blob on a rayon pool, then a sort
 //! so the outcome is the same at any thread count. Nothing else spawns threads.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
 use crate::config::Config;
 use crate::detect::{DetectOptions, Detector, Scratch};
-use crate::finding::Finding;
+use crate::finding::{Finding, Occurrence};
+use crate::source::git::{self, BlobReader, Selection};
 use crate::source::worktree::{self, WalkItem, WalkOptions};
 use crate::source::{looks_binary, FileEntry, Origin, SkipReason, SourceError};
 use crate::triage::triage;
@@ -47,6 +48,9 @@ pub struct Stats {
     pub bytes_scanned: u64,
     /// Rules loaded.
     pub rules: usize,
+    /// Commits walked (history scans only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commits: Option<usize>,
     /// Wall time (not serialised: it would make output nondeterministic).
     #[serde(skip)]
     pub elapsed: Duration,
@@ -176,6 +180,232 @@ pub fn scan_bytes(bytes: &[u8], path: &str, detector: &Detector, config: &Config
     finish(&mut out);
     out.stats.elapsed = started.elapsed();
     out
+}
+
+/// Scans git history: every unique blob reachable from the selected commits, once.
+/// Findings are grouped by secret and path: the earliest commit is the finding, later
+/// appearances are listed in `also_in`, and `present_at_head` says whether HEAD still has it.
+pub fn scan_history(
+    repo: &Path,
+    selection: &Selection,
+    detector: &Detector,
+    config: &Config,
+) -> Result<ScanOutcome, ScanError> {
+    let started = Instant::now();
+    let history = git::walk_history(repo, selection)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| ScanError::Threads(e.to_string()))?;
+    let results: Vec<(usize, FileResult)> = pool.install(|| {
+        history
+            .blobs
+            .par_iter()
+            .enumerate()
+            .map_init(
+                || (BlobReader::new(repo).ok(), Scratch::default()),
+                |(reader, scratch), (i, blob)| {
+                    let origin = Origin::Commit {
+                        commit: blob.commit.clone(),
+                        path: blob.path.clone(),
+                    };
+                    let result = match reader {
+                        Some(r) => scan_blob(r, &blob.id, origin, detector, config, scratch),
+                        None => FileResult::Failed(Diagnostic {
+                            subject: blob.path.clone(),
+                            message: "cannot open the repository in a worker".into(),
+                        }),
+                    };
+                    (i, result)
+                },
+            )
+            .collect()
+    });
+    let mut out = ScanOutcome::default();
+    out.stats.rules = detector.rules().len();
+    out.stats.commits = Some(history.commits);
+    for note in &history.notes {
+        out.diagnostics.push(Diagnostic {
+            subject: repo.display().to_string(),
+            message: note.clone(),
+        });
+    }
+    let mut found: Vec<(usize, Finding)> = Vec::new();
+    for (i, r) in results {
+        match r {
+            FileResult::Scanned {
+                bytes,
+                findings,
+                suppressed,
+                broken,
+            } => {
+                out.stats.files_scanned += 1;
+                out.stats.bytes_scanned += bytes;
+                found.extend(findings.into_iter().map(|f| (i, f)));
+                out.suppressed.extend(suppressed);
+                out.diagnostics.extend(broken);
+            }
+            FileResult::Skipped(origin, why) => {
+                *out.stats.files_skipped.entry(why.as_str()).or_default() += 1;
+                if let (Some(origin), SkipReason::TooLarge) = (origin, why) {
+                    out.diagnostics.push(Diagnostic {
+                        subject: origin.path().to_string(),
+                        message: format!(
+                            "skipped: blob larger than --max-file-size ({} bytes)",
+                            config.max_file_size
+                        ),
+                    });
+                }
+            }
+            FileResult::Failed(d) => {
+                *out.stats.files_skipped.entry("unreadable").or_default() += 1;
+                out.diagnostics.push(d);
+            }
+        }
+    }
+    let in_head: HashSet<usize> = history
+        .blobs
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| history.head_blobs.contains(&b.id))
+        .map(|(i, _)| i)
+        .collect();
+    out.findings = group_history(found, &in_head);
+    finish(&mut out);
+    out.stats.elapsed = started.elapsed();
+    Ok(out)
+}
+
+/// One finding per secret and path: the earliest blob (in oldest-first commit order) wins.
+fn group_history(mut found: Vec<(usize, Finding)>, in_head: &HashSet<usize>) -> Vec<Finding> {
+    found.sort_by(|a, b| {
+        (&a.1.fingerprint, &a.1.path, a.0, a.1.location).cmp(&(
+            &b.1.fingerprint,
+            &b.1.path,
+            b.0,
+            b.1.location,
+        ))
+    });
+    let mut out: Vec<Finding> = Vec::new();
+    let mut last_key: Option<(String, String)> = None;
+    for (order, f) in found {
+        let key = (f.fingerprint.0.clone(), f.path.clone());
+        let at_head = in_head.contains(&order);
+        if last_key.as_ref() == Some(&key) {
+            let first = out.last_mut().expect("a group has a first finding");
+            first.present_at_head = Some(first.present_at_head == Some(true) || at_head);
+            first.also_in.push(Occurrence {
+                commit: f.commit.as_ref().map_or_else(String::new, |c| c.id.clone()),
+                path: f.path.clone(),
+                line: f.location.line,
+            });
+            continue;
+        }
+        last_key = Some(key);
+        let mut f = f;
+        f.present_at_head = Some(at_head);
+        out.push(f);
+    }
+    out
+}
+
+/// Scans what is staged: index blobs that differ from HEAD. A secret whose fingerprint is
+/// already in the HEAD version of the same file is reported with `existing = true` and does
+/// not block: an untouched old secret must not block every later commit, a new one always does.
+pub fn scan_staged(
+    repo: &Path,
+    detector: &Detector,
+    config: &Config,
+) -> Result<ScanOutcome, ScanError> {
+    let started = Instant::now();
+    let entries = git::staged(repo)?;
+    let reader = BlobReader::new(repo)?;
+    let mut out = ScanOutcome::default();
+    out.stats.rules = detector.rules().len();
+    let mut scratch = Scratch::default();
+    for e in entries {
+        let origin = Origin::Staged {
+            path: e.path.clone(),
+        };
+        let old: HashSet<String> = match e.old {
+            Some(old) => match scan_blob(
+                &reader,
+                &old,
+                origin.clone(),
+                detector,
+                config,
+                &mut scratch,
+            ) {
+                FileResult::Scanned { findings, .. } => {
+                    findings.into_iter().map(|f| f.fingerprint.0).collect()
+                }
+                _ => HashSet::new(),
+            },
+            None => HashSet::new(),
+        };
+        match scan_blob(&reader, &e.new, origin, detector, config, &mut scratch) {
+            FileResult::Scanned {
+                bytes,
+                findings,
+                suppressed,
+                broken,
+            } => {
+                out.stats.files_scanned += 1;
+                out.stats.bytes_scanned += bytes;
+                out.findings.extend(findings.into_iter().map(|mut f| {
+                    f.existing = old.contains(&f.fingerprint.0);
+                    f
+                }));
+                out.suppressed.extend(suppressed);
+                out.diagnostics.extend(broken);
+            }
+            FileResult::Skipped(_, why) => {
+                *out.stats.files_skipped.entry(why.as_str()).or_default() += 1;
+            }
+            FileResult::Failed(d) => {
+                *out.stats.files_skipped.entry("unreadable").or_default() += 1;
+                out.diagnostics.push(d);
+            }
+        }
+    }
+    finish(&mut out);
+    out.stats.elapsed = started.elapsed();
+    Ok(out)
+}
+
+fn scan_blob(
+    reader: &BlobReader,
+    id: &crate::source::BlobId,
+    origin: Origin,
+    detector: &Detector,
+    config: &Config,
+    scratch: &mut Scratch,
+) -> FileResult {
+    if reader
+        .size(id)
+        .is_some_and(|n| n as u64 > config.max_file_size)
+    {
+        return FileResult::Skipped(Some(origin), SkipReason::TooLarge);
+    }
+    let scanned = reader.with_blob(id, |bytes| {
+        if looks_binary(bytes) {
+            return FileResult::Skipped(None, SkipReason::Binary);
+        }
+        let (findings, suppressed, broken) =
+            detect_and_triage(bytes, &origin, detector, config, scratch);
+        FileResult::Scanned {
+            bytes: bytes.len() as u64,
+            findings,
+            suppressed,
+            broken,
+        }
+    });
+    scanned.unwrap_or_else(|message| {
+        FileResult::Failed(Diagnostic {
+            subject: origin.path().to_string(),
+            message,
+        })
+    })
 }
 
 fn finish(out: &mut ScanOutcome) {

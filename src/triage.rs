@@ -46,6 +46,10 @@ pub fn triage(
         blast_radius: rule.spec.blast_radius.clone(),
         before: candidate.before.clone(),
         after: candidate.after.clone(),
+        commit: origin.commit().cloned(),
+        present_at_head: None,
+        also_in: Vec::new(),
+        existing: false,
     })
 }
 

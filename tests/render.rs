@@ -28,6 +28,10 @@ fn finding(rule_id: &str, path: &str, line: usize, secret: &str, show: bool) -> 
         blast_radius: rule.spec.blast_radius.clone(),
         before: "GITHUB_TOKEN=".into(),
         after: "  # ci".into(),
+        commit: None,
+        present_at_head: None,
+        also_in: Vec::new(),
+        existing: false,
     }
 }
 

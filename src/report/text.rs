@@ -66,8 +66,60 @@ fn block(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
     let secret = f.secret.display();
     let line = format!("{}{}{}", f.before, p.wrap("7", &secret), f.after);
     writeln!(out, "  {:>5} | {}", loc.line, line.trim())?;
+    if let Some(c) = &f.commit {
+        writeln!(
+            out,
+            "  introduced in {} by {} <{}> on {}: {}",
+            &c.id[..c.id.len().min(12)],
+            c.author_name,
+            c.author_email,
+            date(c.author_time),
+            c.subject
+        )?;
+    }
+    match f.present_at_head {
+        Some(true) => writeln!(out, "  still present at HEAD")?,
+        Some(false) => writeln!(
+            out,
+            "  {}",
+            p.wrap(
+                "33",
+                "removed from HEAD but still in history: it is leaked, rotate it"
+            )
+        )?,
+        None => {}
+    }
+    if !f.also_in.is_empty() {
+        writeln!(
+            out,
+            "  also in {} other place(s) in history",
+            f.also_in.len()
+        )?;
+    }
+    if f.existing {
+        writeln!(
+            out,
+            "  already committed in this file before: reported, not blocking"
+        )?;
+    }
     writeln!(out, "  fingerprint {}", f.fingerprint)?;
     writeln!(out)
+}
+
+/// `YYYY-MM-DD` (UTC) from seconds since the epoch.
+pub fn date(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
@@ -114,8 +166,13 @@ fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
     };
     writeln!(
         status,
-        "leakhound: {findings}; scanned {} file{} ({}){skipped} with {} rules in {:.0?}",
+        "leakhound: {findings}; scanned {}{} {}{} ({}){skipped} with {} rules in {:.0?}",
+        s.commits.map_or(String::new(), |c| format!(
+            "{c} commit{}, ",
+            if c == 1 { "" } else { "s" }
+        )),
         s.files_scanned,
+        if s.commits.is_some() { "blob" } else { "file" },
         if s.files_scanned == 1 { "" } else { "s" },
         human_bytes(s.bytes_scanned),
         s.rules,
@@ -136,5 +193,15 @@ pub fn human_bytes(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates() {
+        assert_eq!(super::date(0), "1970-01-01");
+        assert_eq!(super::date(1_767_225_600), "2026-01-01");
+        assert_eq!(super::date(951_782_400), "2000-02-29");
     }
 }

@@ -1,9 +1,60 @@
-//! Sources: where bytes come from. The only code that touches `ignore` (and, later, `git2`);
-//! it yields blobs and their origins and judges nothing.
+//! Sources: where bytes come from. The only code that touches `ignore` and `git2`; it
+//! yields blobs and their origins and judges nothing.
 
+pub mod git;
 pub mod worktree;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// A git blob id (SHA-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BlobId(pub [u8; 20]);
+
+impl std::fmt::Display for BlobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for BlobId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Raw facts about a commit. Nothing here is a judgement (AI tagging reads these later).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct CommitInfo {
+    /// Full commit id.
+    pub id: String,
+    /// Author name.
+    pub author_name: String,
+    /// Author email.
+    pub author_email: String,
+    /// Author time, seconds since the epoch.
+    pub author_time: i64,
+    /// Committer name.
+    pub committer_name: String,
+    /// Committer email.
+    pub committer_email: String,
+    /// Committer time, seconds since the epoch.
+    pub committer_time: i64,
+    /// First line of the message.
+    pub subject: String,
+    /// The whole message (not serialised: it can be long and may itself hold secrets).
+    #[serde(skip)]
+    pub message: String,
+    /// The final trailer block, as `git interpret-trailers` parses it.
+    pub trailers: Vec<(String, String)>,
+    /// Parent commit ids.
+    pub parents: Vec<String>,
+}
 
 /// Where a blob was found.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -13,13 +64,33 @@ pub enum Origin {
         /// Display path: as walked, `./` stripped, `/` separators.
         path: String,
     },
+    /// A blob in git history, at the commit and path where it first appeared.
+    Commit {
+        /// The commit.
+        commit: Arc<CommitInfo>,
+        /// Path in that commit's tree.
+        path: String,
+    },
+    /// A staged (index) blob about to be committed.
+    Staged {
+        /// Path in the index.
+        path: String,
+    },
 }
 
 impl Origin {
     /// The path shown to people and written to reports.
     pub fn path(&self) -> &str {
         match self {
-            Origin::File { path } => path,
+            Origin::File { path } | Origin::Commit { path, .. } | Origin::Staged { path } => path,
+        }
+    }
+
+    /// The commit, for history origins.
+    pub fn commit(&self) -> Option<&Arc<CommitInfo>> {
+        match self {
+            Origin::Commit { commit, .. } => Some(commit),
+            _ => None,
         }
     }
 }
@@ -70,6 +141,14 @@ pub enum SourceError {
         path: String,
         /// Cause.
         err: std::io::Error,
+    },
+    /// A git repository could not be opened or read.
+    #[error("{path}: {message}")]
+    Git {
+        /// Repository path.
+        path: String,
+        /// What libgit2 said, or ours.
+        message: String,
     },
 }
 
