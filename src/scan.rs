@@ -198,10 +198,13 @@ pub fn scan_history(
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
     let results: Vec<(usize, FileResult)> = pool.install(|| {
+        // Newest first: packs keep the newest version whole and older ones as deltas
+        // against it, so this order rebuilds far fewer delta chains.
         history
             .blobs
             .par_iter()
             .enumerate()
+            .rev()
             .map_init(
                 || (BlobReader::new(repo).ok(), Scratch::default()),
                 |(reader, scratch), (i, blob)| {
@@ -327,15 +330,19 @@ pub fn scan_staged(
         let origin = Origin::Staged {
             path: e.path.clone(),
         };
-        let old: HashSet<String> = match e.old {
-            Some(old) => match scan_blob(
-                &reader,
-                &old,
-                origin.clone(),
-                detector,
-                config,
-                &mut scratch,
-            ) {
+        let scanned = scan_blob(
+            &reader,
+            &e.new,
+            origin.clone(),
+            detector,
+            config,
+            &mut scratch,
+        );
+        // The HEAD version is only needed to tell old secrets from new ones.
+        let has_findings =
+            matches!(&scanned, FileResult::Scanned { findings, .. } if !findings.is_empty());
+        let old: HashSet<String> = match e.old.filter(|_| has_findings) {
+            Some(old) => match scan_blob(&reader, &old, origin, detector, config, &mut scratch) {
                 FileResult::Scanned { findings, .. } => {
                     findings.into_iter().map(|f| f.fingerprint.0).collect()
                 }
@@ -343,7 +350,7 @@ pub fn scan_staged(
             },
             None => HashSet::new(),
         };
-        match scan_blob(&reader, &e.new, origin, detector, config, &mut scratch) {
+        match scanned {
             FileResult::Scanned {
                 bytes,
                 findings,

@@ -209,6 +209,9 @@ fn compile_rule(pattern: &str) -> Result<Compiled, String> {
         .configure(
             meta::Config::new()
                 .utf8_empty(false)
+                // Our Aho-Corasick pass already found the keyword; searches run in small
+                // windows, where a literal prefilter saves little and costs compile time.
+                .auto_prefilter(false)
                 .nfa_size_limit(Some(32 << 20))
                 .hybrid_cache_capacity(8 << 20),
         )

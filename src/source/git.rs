@@ -55,6 +55,9 @@ pub enum Selection {
 pub fn open(path: &Path) -> Result<Repository, SourceError> {
     // We only read: skip re-hashing every object on read (SHA-1 was ~13% of a history scan).
     git2::opts::strict_hash_verification(false);
+    // Every tree is read once (the walk memoizes by tree id) and every blob once, so
+    // libgit2's object cache only costs memory.
+    git2::opts::enable_caching(false);
     Repository::open_ext(
         path,
         git2::RepositoryOpenFlags::NO_SEARCH,
