@@ -118,6 +118,10 @@ struct GitArgs {
     /// committed in the same file are reported but do not block.
     #[arg(long)]
     staged: bool,
+    /// What is being pushed: reads git's pre-push input on stdin (or PRE_COMMIT_FROM_REF /
+    /// PRE_COMMIT_TO_REF under the pre-commit framework) and scans the commits the remote lacks.
+    #[arg(long, conflicts_with_all = ["branch", "range", "since_commit", "staged"])]
+    pre_push: bool,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -272,11 +276,92 @@ fn run_git(a: GitArgs) -> Result<u8> {
                 base: rev.clone(),
                 head: "HEAD".to_string(),
             },
+            _ if a.pre_push => Selection::Push(push_updates()?),
             _ => Selection::All,
         };
-        scan::scan_history(&a.repo, &selection, &detector, &config)?
+        let show = io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        let meter = ProgressLine::new();
+        let progress = |p: scan::Progress| meter.show(p);
+        let outcome = scan::scan_history(
+            &a.repo,
+            &selection,
+            &detector,
+            &config,
+            show.then_some(&progress as scan::ProgressFn<'_>),
+        )?;
+        if show {
+            meter.clear();
+        }
+        outcome
     };
     report(&outcome, &detector, &a.common, &config)
+}
+
+/// The refs being pushed: pre-commit's environment if set, else git's pre-push stdin.
+fn push_updates() -> Result<Vec<leakhound::source::git::PushUpdate>> {
+    if let (Ok(from), Ok(to)) = (
+        std::env::var("PRE_COMMIT_FROM_REF"),
+        std::env::var("PRE_COMMIT_TO_REF"),
+    ) {
+        return Ok(vec![leakhound::source::git::PushUpdate {
+            local: to,
+            remote: from,
+        }]);
+    }
+    let mut input = String::new();
+    io::stdin()
+        .read_to_string(&mut input)
+        .context("cannot read the pre-push input on standard input")?;
+    leakhound::source::git::parse_pre_push(&input).map_err(anyhow::Error::msg)
+}
+
+/// A one-line progress display on stderr, redrawn at most every 200 ms.
+struct ProgressLine {
+    start: std::time::Instant,
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl ProgressLine {
+    fn new() -> ProgressLine {
+        ProgressLine {
+            start: std::time::Instant::now(),
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn show(&self, p: scan::Progress) {
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        let start = &self.start;
+        if last.is_some_and(|l| now.duration_since(l) < std::time::Duration::from_millis(200))
+            && p.done < p.total
+        {
+            return;
+        }
+        *last = Some(now);
+        let secs = now.duration_since(*start).as_secs_f64().max(0.001);
+        let rate = p.bytes as f64 / secs / 1e6;
+        let eta = if p.done > 0 {
+            secs * (p.total.saturating_sub(p.done)) as f64 / p.done as f64
+        } else {
+            0.0
+        };
+        let _ = write!(
+            io::stderr(),
+            "\r\x1b[2Kleakhound: {}/{} blobs, {:.0} MB, {:.0} MB/s, ETA {:.0}s",
+            p.done,
+            p.total,
+            p.bytes as f64 / 1e6,
+            rate,
+            eta
+        );
+    }
+
+    fn clear(&self) {
+        let _ = write!(io::stderr(), "\r\x1b[2K");
+    }
 }
 
 fn report(

@@ -182,6 +182,20 @@ pub fn scan_bytes(bytes: &[u8], path: &str, detector: &Detector, config: &Config
     out
 }
 
+/// How far a long scan has got, for a progress display.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Blobs read so far.
+    pub done: u64,
+    /// Blobs to read.
+    pub total: u64,
+    /// Bytes scanned so far.
+    pub bytes: u64,
+}
+
+/// A progress callback; called from worker threads, so it must be cheap and `Sync`.
+pub type ProgressFn<'a> = &'a (dyn Fn(Progress) + Sync);
+
 /// Scans git history: every unique blob reachable from the selected commits, once.
 /// Findings are grouped by secret and path: the earliest commit is the finding, later
 /// appearances are listed in `also_in`, and `present_at_head` says whether HEAD still has it.
@@ -190,13 +204,17 @@ pub fn scan_history(
     selection: &Selection,
     detector: &Detector,
     config: &Config,
+    progress: Option<ProgressFn<'_>>,
 ) -> Result<ScanOutcome, ScanError> {
+    use std::sync::atomic::{AtomicU64, Ordering};
     let started = Instant::now();
     let history = git::walk_history(repo, selection)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads.unwrap_or(0))
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
+    let total = history.blobs.len() as u64;
+    let (done, bytes_done) = (AtomicU64::new(0), AtomicU64::new(0));
     let results: Vec<(usize, FileResult)> = pool.install(|| {
         // Newest first: packs keep the newest version whole and older ones as deltas
         // against it, so this order rebuilds far fewer delta chains.
@@ -219,6 +237,19 @@ pub fn scan_history(
                             message: "cannot open the repository in a worker".into(),
                         }),
                     };
+                    if let Some(report) = progress {
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if let FileResult::Scanned { bytes, .. } = &result {
+                            bytes_done.fetch_add(*bytes, Ordering::Relaxed);
+                        }
+                        if n % 256 == 0 || n == total {
+                            report(Progress {
+                                done: n,
+                                total,
+                                bytes: bytes_done.load(Ordering::Relaxed),
+                            });
+                        }
+                    }
                     (i, result)
                 },
             )

@@ -221,3 +221,99 @@ fn bare_clones_and_detached_heads_work() {
     assert_eq!(code, Some(1));
     assert_eq!(findings(&v).len(), 1);
 }
+
+fn pre_push(dir: &std::path::Path, stdin: &str, env: &[(&str, &str)]) -> (Value, Option<i32>) {
+    use std::io::Write;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_leakhound"));
+    cmd.args(["git", "--pre-push", "--format", "json"])
+        .current_dir(dir)
+        .env_remove("PRE_COMMIT_FROM_REF")
+        .env_remove("PRE_COMMIT_TO_REF")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    (v, out.status.code())
+}
+
+#[test]
+fn pre_push_scans_only_what_the_remote_lacks() {
+    let mut r = TestRepo::new();
+    let old = r.commit_file(
+        "a.env",
+        &format!("A={}\n", github_token(12)),
+        ALICE,
+        "already pushed",
+    );
+    let new = r.commit_file(
+        "b.env",
+        &format!("B={}\n", github_token(13)),
+        BOB,
+        "not yet pushed",
+    );
+    r.repo
+        .reference("refs/remotes/origin/main", old, true, "test")
+        .expect("remote ref");
+    let line =
+        |local: &str, remote: &str| format!("refs/heads/main {local} refs/heads/main {remote}\n");
+
+    let (v, code) = pre_push(&r.path(), &line(&new.to_string(), &old.to_string()), &[]);
+    assert_eq!(code, Some(1));
+    let paths: Vec<&str> = findings(&v)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(paths, ["b.env"]);
+
+    // Nothing new to push: clean.
+    let (_, code) = pre_push(&r.path(), &line(&new.to_string(), &new.to_string()), &[]);
+    assert_eq!(code, Some(0));
+
+    // A new branch: everything not on a remote-tracking ref.
+    let (v, code) = pre_push(&r.path(), &line(&new.to_string(), &"0".repeat(40)), &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(findings(&v).len(), 1, "{v:#}");
+    assert!(v["diagnostics"].to_string().contains("remote-tracking"));
+
+    // Under the pre-commit framework the refs come from the environment.
+    let (v, code) = pre_push(
+        &r.path(),
+        "",
+        &[
+            ("PRE_COMMIT_FROM_REF", &old.to_string()),
+            ("PRE_COMMIT_TO_REF", &new.to_string()),
+        ],
+    );
+    assert_eq!(code, Some(1));
+    assert_eq!(findings(&v).len(), 1);
+}
+
+#[test]
+fn refs_to_missing_objects_and_unreadable_blobs_are_reported_not_fatal() {
+    let mut r = TestRepo::new();
+    r.commit_file("a.env", &format!("A={}\n", github_token(14)), ALICE, "a");
+    std::fs::write(
+        r.path().join(".git/refs/heads/broken"),
+        format!("{}\n", "1234567".repeat(6).get(..40).unwrap_or_default()),
+    )
+    .expect("dangling ref");
+    let (v, code) = git_json(&r.path(), &[]);
+    assert_eq!(code, Some(1), "the good history is still scanned");
+    assert_eq!(findings(&v).len(), 1);
+    assert!(
+        v["diagnostics"].to_string().contains("refs/heads/broken"),
+        "{v:#}"
+    );
+}

@@ -49,6 +49,47 @@ pub enum Selection {
         /// Included side.
         head: String,
     },
+    /// What a push sends: for each updated ref, the commits between the remote's old value
+    /// and the new local value; blobs they introduced.
+    Push(Vec<PushUpdate>),
+}
+
+/// One line of git's pre-push input: `<local ref> <local sha> <remote ref> <remote sha>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushUpdate {
+    /// The commit being pushed.
+    pub local: String,
+    /// What the remote has now; all zeros for a new branch.
+    pub remote: String,
+}
+
+/// Parses git's pre-push hook input. Deletions (an all-zero local sha) push no content.
+pub fn parse_pre_push(input: &str) -> Result<Vec<PushUpdate>, String> {
+    let mut out = Vec::new();
+    for (n, line) in input.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() != 4 {
+            return Err(format!(
+                "pre-push input line {}: expected `<local ref> <local sha> <remote ref> <remote sha>`, got {line:?}",
+                n + 1
+            ));
+        }
+        if is_zero(f[1]) {
+            continue;
+        }
+        out.push(PushUpdate {
+            local: f[1].to_string(),
+            remote: f[3].to_string(),
+        });
+    }
+    Ok(out)
+}
+
+fn is_zero(sha: &str) -> bool {
+    !sha.is_empty() && sha.bytes().all(|b| b == b'0')
 }
 
 /// Opens a repository (work tree or bare) without searching parent directories.
@@ -142,12 +183,26 @@ pub fn walk_history(path: &Path, selection: &Selection) -> Result<History, Sourc
         .map_err(|e| git_err(path, e))?;
     let range = match selection {
         Selection::All => {
-            let mut tips = 0;
+            let (mut tips, mut dangling) = (0, Vec::new());
             for r in repo.references().map_err(|e| git_err(path, e))?.flatten() {
-                if let Ok(c) = r.peel_to_commit() {
-                    walk.push(c.id()).map_err(|e| git_err(path, e))?;
-                    tips += 1;
+                match r.peel_to_commit() {
+                    Ok(c) => {
+                        walk.push(c.id()).map_err(|e| git_err(path, e))?;
+                        tips += 1;
+                    }
+                    // Tags of trees or blobs are fine to skip; a ref to a missing object is not.
+                    Err(e) if e.code() == git2::ErrorCode::NotFound => {
+                        dangling.push(String::from_utf8_lossy(r.name_bytes()).into_owned());
+                    }
+                    Err(_) => {}
                 }
+            }
+            if !dangling.is_empty() {
+                out.notes.push(format!(
+                    "{} ref(s) point at missing objects and were skipped: {}",
+                    dangling.len(),
+                    dangling.join(", ")
+                ));
             }
             if tips == 0 {
                 out.notes.push("the repository has no commits".into());
@@ -179,6 +234,33 @@ pub fn walk_history(path: &Path, selection: &Selection) -> Result<History, Sourc
                             "base {base} is not in this repository (force push or shallow clone?): scanned commits of {head} not on {hidden} other ref(s)"
                         )
                     });
+                }
+            }
+            true
+        }
+        Selection::Push(updates) => {
+            if updates.is_empty() {
+                out.notes
+                    .push("nothing to push (only deletions or no input)".into());
+                return Ok(out);
+            }
+            let mut hid_remotes = false;
+            for u in updates {
+                let local = resolve(&repo, &u.local).map_err(|e| git_err(path, e))?;
+                walk.push(local).map_err(|e| git_err(path, e))?;
+                match (is_zero(&u.remote), resolve(&repo, &u.remote)) {
+                    (false, Ok(r)) => walk.hide(r).map_err(|e| git_err(path, e))?,
+                    _ if !hid_remotes => {
+                        // A new branch, or a remote value we do not have: what no
+                        // remote-tracking ref holds is what the remote has not seen.
+                        let n = hide_remote_refs(&repo, &mut walk);
+                        hid_remotes = true;
+                        out.notes.push(format!(
+                            "push of {} has no known remote base: scanned its commits not on {n} remote-tracking ref(s)",
+                            u.local
+                        ));
+                    }
+                    _ => {}
                 }
             }
             true
@@ -252,6 +334,20 @@ pub fn walk_history(path: &Path, selection: &Selection) -> Result<History, Sourc
 
 fn resolve(repo: &Repository, rev: &str) -> Result<Oid, git2::Error> {
     repo.revparse_single(rev)?.peel_to_commit().map(|c| c.id())
+}
+
+fn hide_remote_refs(repo: &Repository, walk: &mut git2::Revwalk<'_>) -> usize {
+    let mut n = 0;
+    if let Ok(refs) = repo.references_glob("refs/remotes/*") {
+        for r in refs.flatten() {
+            if let Ok(c) = r.peel_to_commit() {
+                if walk.hide(c.id()).is_ok() {
+                    n += 1;
+                }
+            }
+        }
+    }
+    n
 }
 
 fn hide_other_refs(repo: &Repository, walk: &mut git2::Revwalk<'_>, head: Oid) -> usize {
@@ -397,5 +493,35 @@ impl BlobReader {
     pub fn size(&self, id: &BlobId) -> Option<usize> {
         let odb = self.repo.odb().ok()?;
         odb.read_header(oid(id)).ok().map(|(len, _)| len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pre_push_input() {
+        let z = "0".repeat(40);
+        let (a, b) = ("a".repeat(40), "b".repeat(40));
+        let input = format!(
+            "refs/heads/main {a} refs/heads/main {b}\nrefs/heads/new {a} refs/heads/new {z}\nrefs/heads/gone {z} refs/heads/gone {b}\n"
+        );
+        let got = parse_pre_push(&input).expect("parses");
+        assert_eq!(
+            got,
+            vec![
+                PushUpdate {
+                    local: a.clone(),
+                    remote: b.clone()
+                },
+                PushUpdate {
+                    local: a.clone(),
+                    remote: z.clone()
+                },
+            ]
+        );
+        assert!(parse_pre_push("one two three").is_err());
+        assert_eq!(parse_pre_push("").expect("empty"), vec![]);
     }
 }
