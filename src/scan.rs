@@ -214,18 +214,24 @@ pub fn scan_history(
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
     let total = history.blobs.len() as u64;
+    // Read in pack order (bases before their deltas); loose objects last, in walk order.
+    let mut order: Vec<usize> = (0..history.blobs.len()).collect();
+    if let Ok(reader) = BlobReader::new(repo) {
+        let pos = git::pack_positions(reader.repo());
+        order.sort_by_key(|&i| {
+            pos.get(&history.blobs[i].id)
+                .copied()
+                .unwrap_or((u32::MAX, i as u64))
+        });
+    }
     let (done, bytes_done) = (AtomicU64::new(0), AtomicU64::new(0));
     let results: Vec<(usize, FileResult)> = pool.install(|| {
-        // Newest first: packs keep the newest version whole and older ones as deltas
-        // against it, so this order rebuilds far fewer delta chains.
-        history
-            .blobs
+        order
             .par_iter()
-            .enumerate()
-            .rev()
             .map_init(
                 || (BlobReader::new(repo).ok(), Scratch::default()),
-                |(reader, scratch), (i, blob)| {
+                |(reader, scratch), &i| {
+                    let blob = &history.blobs[i];
                     let origin = Origin::Commit {
                         commit: blob.commit.clone(),
                         path: blob.path.clone(),

@@ -470,6 +470,66 @@ pub fn staged(path: &Path) -> Result<Vec<StagedEntry>, SourceError> {
     Ok(out)
 }
 
+/// Where each packed object sits: (pack number, byte offset), from the packs' `.idx` files
+/// (version 2). Reading blobs in this order lets libgit2 resolve each delta against a base it
+/// has just decoded, as `git cat-file --batch-all-objects --unordered` does. Objects not in a
+/// pack (loose) are absent. Unreadable or unknown index files are skipped: order is only
+/// an optimisation.
+pub fn pack_positions(repo: &Repository) -> HashMap<BlobId, (u32, u64)> {
+    let mut out = HashMap::new();
+    let dir = repo.path().join("objects").join("pack");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return out;
+    };
+    let mut idx: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+        .collect();
+    idx.sort();
+    for (pack, path) in idx.iter().enumerate() {
+        if let Ok(bytes) = std::fs::read(path) {
+            read_idx_v2(&bytes, pack as u32, &mut out);
+        }
+    }
+    out
+}
+
+fn read_idx_v2(b: &[u8], pack: u32, out: &mut HashMap<BlobId, (u32, u64)>) {
+    let be32 = |at: usize| -> Option<u32> {
+        b.get(at..at + 4)
+            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+    };
+    if b.get(..8) != Some(&[0xff, b't', b'O', b'c', 0, 0, 0, 2][..]) {
+        return;
+    }
+    let Some(n) = be32(8 + 255 * 4).map(|n| n as usize) else {
+        return;
+    };
+    let names = 8 + 256 * 4;
+    let offsets = names + n * 20 + n * 4;
+    let large = offsets + n * 4;
+    for i in 0..n {
+        let (Some(name), Some(off)) = (
+            b.get(names + i * 20..names + i * 20 + 20),
+            be32(offsets + i * 4),
+        ) else {
+            return;
+        };
+        let off = if off & 0x8000_0000 == 0 {
+            u64::from(off)
+        } else {
+            let at = large + (off & 0x7fff_ffff) as usize * 8;
+            match b.get(at..at + 8) {
+                Some(s) => u64::from_be_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]),
+                None => return,
+            }
+        };
+        let mut id = [0u8; 20];
+        id.copy_from_slice(name);
+        out.insert(BlobId(id), (pack, off));
+    }
+}
+
 /// One reader per worker thread: `git2::Repository` is not `Sync`.
 pub struct BlobReader {
     repo: Repository,
@@ -487,6 +547,11 @@ impl BlobReader {
             .find_blob(oid(id))
             .map(|b| f(b.content()))
             .map_err(|e| format!("blob {id}: {}", e.message()))
+    }
+
+    /// The repository, for lookups beyond blobs.
+    pub fn repo(&self) -> &Repository {
+        &self.repo
     }
 
     /// A blob's size from the object header, without inflating it.
