@@ -315,39 +315,40 @@ fn push_updates() -> Result<Vec<leakhound::source::git::PushUpdate>> {
     leakhound::source::git::parse_pre_push(&input).map_err(anyhow::Error::msg)
 }
 
-/// A one-line progress display on stderr, redrawn at most every 200 ms.
+/// A one-line progress display on stderr, redrawn at most every 200 ms. Rates are measured
+/// from the first report (after the history walk), so they describe the scanning itself.
 struct ProgressLine {
-    start: std::time::Instant,
-    last: std::sync::Mutex<Option<std::time::Instant>>,
+    /// (time, blobs, bytes) at the first report, and the time of the last redraw.
+    state: std::sync::Mutex<Option<((std::time::Instant, u64, u64), std::time::Instant)>>,
 }
 
 impl ProgressLine {
     fn new() -> ProgressLine {
         ProgressLine {
-            start: std::time::Instant::now(),
-            last: std::sync::Mutex::new(None),
+            state: std::sync::Mutex::new(None),
         }
     }
 
     fn show(&self, p: scan::Progress) {
-        let Ok(mut last) = self.last.lock() else {
+        let Ok(mut state) = self.state.lock() else {
             return;
         };
         let now = std::time::Instant::now();
-        let start = &self.start;
-        if last.is_some_and(|l| now.duration_since(l) < std::time::Duration::from_millis(200))
-            && p.done < p.total
-        {
+        let ((t0, done0, bytes0), last) = match state.as_mut() {
+            Some(s) => s,
+            None => {
+                *state = Some(((now, p.done, p.bytes), now));
+                return;
+            }
+        };
+        if now.duration_since(*last) < std::time::Duration::from_millis(200) && p.done < p.total {
             return;
         }
-        *last = Some(now);
-        let secs = now.duration_since(*start).as_secs_f64().max(0.001);
-        let rate = p.bytes as f64 / secs / 1e6;
-        let eta = if p.done > 0 {
-            secs * (p.total.saturating_sub(p.done)) as f64 / p.done as f64
-        } else {
-            0.0
-        };
+        *last = now;
+        let secs = now.duration_since(*t0).as_secs_f64().max(0.001);
+        let rate = p.bytes.saturating_sub(*bytes0) as f64 / secs / 1e6;
+        let per_blob = secs / (p.done.saturating_sub(*done0)).max(1) as f64;
+        let eta = per_blob * p.total.saturating_sub(p.done) as f64;
         let _ = write!(
             io::stderr(),
             "\r\x1b[2Kleakhound: {}/{} blobs, {:.0} MB, {:.0} MB/s, ETA {:.0}s",

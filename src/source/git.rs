@@ -92,6 +92,25 @@ fn is_zero(sha: &str) -> bool {
     !sha.is_empty() && sha.bytes().all(|b| b == b'0')
 }
 
+/// Object ids are SHA-1 output, already uniform: hash sets of them need no SipHash.
+#[derive(Default, Clone, Copy)]
+struct OidHasher(u64);
+
+impl std::hash::Hasher for OidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+        }
+    }
+}
+
+type OidSet = HashSet<Oid, std::hash::BuildHasherDefault<OidHasher>>;
+
 /// Opens a repository (work tree or bare) without searching parent directories.
 pub fn open(path: &Path) -> Result<Repository, SourceError> {
     // We only read: skip re-hashing every object on read (SHA-1 was ~13% of a history scan).
@@ -267,8 +286,8 @@ pub fn walk_history(path: &Path, selection: &Selection) -> Result<History, Sourc
         }
     };
 
-    let mut seen_trees: HashSet<Oid> = HashSet::new();
-    let mut seen_blobs: HashSet<Oid> = HashSet::new();
+    let mut seen_trees = OidSet::default();
+    let mut seen_blobs = OidSet::default();
     let mut submodules = 0usize;
     for id in walk {
         let id = id.map_err(|e| git_err(path, e))?;
@@ -297,24 +316,27 @@ pub fn walk_history(path: &Path, selection: &Selection) -> Result<History, Sourc
         } else {
             let mut stack = vec![(tree, String::new())];
             while let Some((t, prefix)) = stack.pop() {
-                for e in t.iter() {
-                    let name = String::from_utf8_lossy(e.name_bytes());
-                    let full = if prefix.is_empty() {
+                // Paths are built only for entries not seen before: most are skipped.
+                let full = |name: &[u8]| {
+                    let name = String::from_utf8_lossy(name);
+                    if prefix.is_empty() {
                         name.into_owned()
                     } else {
                         format!("{prefix}/{name}")
-                    };
+                    }
+                };
+                for e in t.iter() {
                     match e.kind() {
                         Some(ObjectType::Tree) if seen_trees.insert(e.id()) => {
                             if let Ok(sub) = repo.find_tree(e.id()) {
-                                stack.push((sub, full));
+                                stack.push((sub, full(e.name_bytes())));
                             }
                         }
                         Some(ObjectType::Blob) if seen_blobs.insert(e.id()) => {
                             out.blobs.push(HistoryBlob {
                                 id: blob_id(e.id()),
                                 commit: info.clone(),
-                                path: full,
+                                path: full(e.name_bytes()),
                             });
                         }
                         Some(ObjectType::Commit) => submodules += 1,
@@ -371,7 +393,7 @@ fn introduced(
     commit: &Commit<'_>,
     tree: &Tree<'_>,
     info: &Arc<CommitInfo>,
-    seen: &mut HashSet<Oid>,
+    seen: &mut OidSet,
     out: &mut Vec<HistoryBlob>,
 ) {
     let mut per_parent: Vec<HashMap<String, Oid>> = Vec::new();
