@@ -315,11 +315,14 @@ fn push_updates() -> Result<Vec<leakhound::source::git::PushUpdate>> {
     leakhound::source::git::parse_pre_push(&input).map_err(anyhow::Error::msg)
 }
 
+/// (time, blobs, bytes) at the first report.
+type Origin0 = (std::time::Instant, u64, u64);
+
 /// A one-line progress display on stderr, redrawn at most every 200 ms. Rates are measured
 /// from the first report (after the history walk), so they describe the scanning itself.
 struct ProgressLine {
-    /// (time, blobs, bytes) at the first report, and the time of the last redraw.
-    state: std::sync::Mutex<Option<((std::time::Instant, u64, u64), std::time::Instant)>>,
+    /// The first report, and the time of the last redraw.
+    state: std::sync::Mutex<Option<(Origin0, std::time::Instant)>>,
 }
 
 impl ProgressLine {
