@@ -80,6 +80,45 @@ pub enum ScanError {
     Threads(String),
 }
 
+impl ScanOutcome {
+    /// Counts one blob's result and keeps its suppressions and diagnostics; returns its
+    /// findings for the caller to place.
+    fn absorb(&mut self, result: FileResult, config: &Config) -> Vec<Finding> {
+        match result {
+            FileResult::Scanned {
+                bytes,
+                findings,
+                suppressed,
+                broken,
+            } => {
+                self.stats.files_scanned += 1;
+                self.stats.bytes_scanned += bytes;
+                self.suppressed.extend(suppressed);
+                self.diagnostics.extend(broken);
+                findings
+            }
+            FileResult::Skipped(origin, why) => {
+                *self.stats.files_skipped.entry(why.as_str()).or_default() += 1;
+                if let (Some(origin), SkipReason::TooLarge) = (origin, why) {
+                    self.diagnostics.push(Diagnostic {
+                        subject: origin.path().to_string(),
+                        message: format!(
+                            "skipped: larger than --max-file-size ({} bytes)",
+                            config.max_file_size
+                        ),
+                    });
+                }
+                Vec::new()
+            }
+            FileResult::Failed(d) => {
+                *self.stats.files_skipped.entry("unreadable").or_default() += 1;
+                self.diagnostics.push(d);
+                Vec::new()
+            }
+        }
+    }
+}
+
 enum FileResult {
     Scanned {
         bytes: u64,
@@ -126,36 +165,8 @@ pub fn scan_paths(
     let mut out = ScanOutcome::default();
     out.stats.rules = detector.rules().len();
     for r in results {
-        match r {
-            FileResult::Scanned {
-                bytes,
-                findings,
-                suppressed,
-                broken,
-            } => {
-                out.stats.files_scanned += 1;
-                out.stats.bytes_scanned += bytes;
-                out.findings.extend(findings);
-                out.suppressed.extend(suppressed);
-                out.diagnostics.extend(broken);
-            }
-            FileResult::Skipped(origin, why) => {
-                *out.stats.files_skipped.entry(why.as_str()).or_default() += 1;
-                if let (Some(origin), SkipReason::TooLarge) = (origin, why) {
-                    out.diagnostics.push(Diagnostic {
-                        subject: origin.path().to_string(),
-                        message: format!(
-                            "skipped: larger than --max-file-size ({} bytes)",
-                            config.max_file_size
-                        ),
-                    });
-                }
-            }
-            FileResult::Failed(d) => {
-                *out.stats.files_skipped.entry("unreadable").or_default() += 1;
-                out.diagnostics.push(d);
-            }
-        }
+        let found = out.absorb(r, config);
+        out.findings.extend(found);
     }
     finish(&mut out);
     out.stats.elapsed = started.elapsed();
@@ -270,38 +281,10 @@ pub fn scan_history(
             message: note.clone(),
         });
     }
-    let mut found: Vec<(usize, Finding)> = Vec::new();
+    let mut found_all: Vec<(usize, Finding)> = Vec::new();
     for (i, r) in results {
-        match r {
-            FileResult::Scanned {
-                bytes,
-                findings,
-                suppressed,
-                broken,
-            } => {
-                out.stats.files_scanned += 1;
-                out.stats.bytes_scanned += bytes;
-                found.extend(findings.into_iter().map(|f| (i, f)));
-                out.suppressed.extend(suppressed);
-                out.diagnostics.extend(broken);
-            }
-            FileResult::Skipped(origin, why) => {
-                *out.stats.files_skipped.entry(why.as_str()).or_default() += 1;
-                if let (Some(origin), SkipReason::TooLarge) = (origin, why) {
-                    out.diagnostics.push(Diagnostic {
-                        subject: origin.path().to_string(),
-                        message: format!(
-                            "skipped: blob larger than --max-file-size ({} bytes)",
-                            config.max_file_size
-                        ),
-                    });
-                }
-            }
-            FileResult::Failed(d) => {
-                *out.stats.files_skipped.entry("unreadable").or_default() += 1;
-                out.diagnostics.push(d);
-            }
-        }
+        let found = out.absorb(r, config);
+        found_all.extend(found.into_iter().map(|f| (i, f)));
     }
     let in_head: HashSet<usize> = history
         .blobs
@@ -310,7 +293,7 @@ pub fn scan_history(
         .filter(|(_, b)| history.head_blobs.contains(&b.id))
         .map(|(i, _)| i)
         .collect();
-    out.findings = group_history(found, &in_head);
+    out.findings = group_history(found_all, &in_head);
     finish(&mut out);
     out.stats.elapsed = started.elapsed();
     Ok(out)
@@ -387,30 +370,11 @@ pub fn scan_staged(
             },
             None => HashSet::new(),
         };
-        match scanned {
-            FileResult::Scanned {
-                bytes,
-                findings,
-                suppressed,
-                broken,
-            } => {
-                out.stats.files_scanned += 1;
-                out.stats.bytes_scanned += bytes;
-                out.findings.extend(findings.into_iter().map(|mut f| {
-                    f.existing = old.contains(&f.fingerprint.0);
-                    f
-                }));
-                out.suppressed.extend(suppressed);
-                out.diagnostics.extend(broken);
-            }
-            FileResult::Skipped(_, why) => {
-                *out.stats.files_skipped.entry(why.as_str()).or_default() += 1;
-            }
-            FileResult::Failed(d) => {
-                *out.stats.files_skipped.entry("unreadable").or_default() += 1;
-                out.diagnostics.push(d);
-            }
-        }
+        let found = out.absorb(scanned, config);
+        out.findings.extend(found.into_iter().map(|mut f| {
+            f.existing = old.contains(&f.fingerprint.0);
+            f
+        }));
     }
     finish(&mut out);
     out.stats.elapsed = started.elapsed();

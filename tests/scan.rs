@@ -1,33 +1,15 @@
 //! Working-tree scans end to end through the binary: what is walked, what is skipped, bad
 //! input, exit codes, and determinism across thread counts.
 
+mod support;
+
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
 use proptest::prelude::*;
 use serde_json::Value;
-
-/// A GitHub token with a valid checksum, built here so no token literal sits in the tests.
-fn github_token(seed: u32) -> String {
-    const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(12345);
-    let body: String = (0..30)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            B62[(x % 62) as usize] as char
-        })
-        .collect();
-    let mut n = crc32fast::hash(body.as_bytes());
-    let mut check = [b'0'; 6];
-    for d in check.iter_mut().rev() {
-        *d = B62[(n % 62) as usize];
-        n /= 62;
-    }
-    format!("ghp_{body}{}", String::from_utf8_lossy(&check))
-}
+use support::github_token;
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_leakhound"))
