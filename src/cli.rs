@@ -459,15 +459,7 @@ fn check_rules(paths: &[PathBuf]) -> Result<u8> {
         set = RuleSet::builtin()?;
     } else {
         for path in rule_files(paths)? {
-            for rule in leakhound::rules::parse_rules(
-                &std::fs::read_to_string(&path)
-                    .with_context(|| format!("{}: cannot read rule file", path.display()))?,
-                &path.display().to_string(),
-                match path.extension().and_then(|e| e.to_str()) {
-                    Some("yaml" | "yml") => leakhound::rules::Format::Yaml,
-                    _ => leakhound::rules::Format::Toml,
-                },
-            )? {
+            for rule in RuleSet::parse_file(&path)? {
                 set.push(rule)?;
             }
         }

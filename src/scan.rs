@@ -145,10 +145,7 @@ pub fn scan_paths(
             max_file_size: config.max_file_size,
         },
     )?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| ScanError::Threads(e.to_string()))?;
+    let pool = pool(config)?;
     // The walk feeds the workers as it goes; `finish` sorts, so the order here is free.
     let results: Vec<FileResult> = pool.install(|| {
         walk.par_bridge()
@@ -220,10 +217,7 @@ pub fn scan_history(
     use std::sync::atomic::{AtomicU64, Ordering};
     let started = Instant::now();
     let history = git::walk_history(repo, selection)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| ScanError::Threads(e.to_string()))?;
+    let pool = pool(config)?;
     let total = history.blobs.len() as u64;
     // Read in pack order (bases before their deltas); loose objects last, in walk order.
     let mut order: Vec<usize> = (0..history.blobs.len()).collect();
@@ -396,17 +390,7 @@ fn scan_blob(
         return FileResult::Skipped(Some(origin), SkipReason::TooLarge);
     }
     let scanned = reader.with_blob(id, |bytes| {
-        if looks_binary(bytes) {
-            return FileResult::Skipped(None, SkipReason::Binary);
-        }
-        let (findings, suppressed, broken) =
-            detect_and_triage(bytes, &origin, detector, config, scratch);
-        FileResult::Scanned {
-            bytes: bytes.len() as u64,
-            findings,
-            suppressed,
-            broken,
-        }
+        scan_text(bytes, &origin, detector, config, scratch)
     });
     scanned.unwrap_or_else(|message| {
         FileResult::Failed(Diagnostic {
@@ -442,17 +426,35 @@ fn scan_file(
     if bytes.len() as u64 > config.max_file_size {
         return FileResult::Skipped(Some(f.origin.clone()), SkipReason::TooLarge);
     }
-    if looks_binary(&bytes) {
+    scan_text(&bytes, &f.origin, detector, config, scratch)
+}
+
+/// The common tail of every file and blob scan: skip binaries, detect, triage.
+fn scan_text(
+    bytes: &[u8],
+    origin: &Origin,
+    detector: &Detector,
+    config: &Config,
+    scratch: &mut Scratch,
+) -> FileResult {
+    if looks_binary(bytes) {
         return FileResult::Skipped(None, SkipReason::Binary);
     }
     let (findings, suppressed, broken) =
-        detect_and_triage(&bytes, &f.origin, detector, config, scratch);
+        detect_and_triage(bytes, origin, detector, config, scratch);
     FileResult::Scanned {
         bytes: bytes.len() as u64,
         findings,
         suppressed,
         broken,
     }
+}
+
+fn pool(config: &Config) -> Result<rayon::ThreadPool, ScanError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| ScanError::Threads(e.to_string()))
 }
 
 fn detect_and_triage(

@@ -270,6 +270,16 @@ impl RuleSet {
 
     /// Loads one rule file (`.toml`, `.yaml` or `.yml`), compiling every regex.
     pub fn load_file(path: &Path) -> Result<Vec<Rule>, RuleError> {
+        let rules = Self::parse_file(path)?;
+        for r in &rules {
+            r.compile_now()?;
+        }
+        Ok(rules)
+    }
+
+    /// Reads and parses one rule file (`.yaml`/`.yml` as YAML, anything else as TOML)
+    /// without compiling regexes; `rules check` reports compile errors itself.
+    pub fn parse_file(path: &Path) -> Result<Vec<Rule>, RuleError> {
         let text = std::fs::read_to_string(path).map_err(|err| RuleError::Read {
             path: path.to_path_buf(),
             err,
@@ -278,11 +288,7 @@ impl RuleSet {
             Some("yaml" | "yml") => Format::Yaml,
             _ => Format::Toml,
         };
-        let rules = parse_rules(&text, &path.display().to_string(), format)?;
-        for r in &rules {
-            r.compile_now()?;
-        }
-        Ok(rules)
+        parse_rules(&text, &path.display().to_string(), format)
     }
 
     /// Adds a rule, rejecting a duplicate id.

@@ -243,7 +243,7 @@ pub fn walk_history(path: &Path, selection: &Selection) -> Result<History, Sourc
                 (zero, _) => {
                     // A new branch (all-zero base) or a base this clone does not have (force
                     // push, shallow fetch): scan what no other branch already holds.
-                    let hidden = hide_other_refs(&repo, &mut walk, h);
+                    let hidden = hide_refs(&repo, &mut walk, |_, c| c != h);
                     out.notes.push(if zero {
                         format!(
                             "base is all zeros (new branch): scanned commits of {head} not on {hidden} other ref(s)"
@@ -272,7 +272,9 @@ pub fn walk_history(path: &Path, selection: &Selection) -> Result<History, Sourc
                     _ if !hid_remotes => {
                         // A new branch, or a remote value we do not have: what no
                         // remote-tracking ref holds is what the remote has not seen.
-                        let n = hide_remote_refs(&repo, &mut walk);
+                        let n = hide_refs(&repo, &mut walk, |name, _| {
+                            name.starts_with(b"refs/remotes/")
+                        });
                         hid_remotes = true;
                         out.notes.push(format!(
                             "push of {} has no known remote base: scanned its commits not on {n} remote-tracking ref(s)",
@@ -358,26 +360,18 @@ fn resolve(repo: &Repository, rev: &str) -> Result<Oid, git2::Error> {
     repo.revparse_single(rev)?.peel_to_commit().map(|c| c.id())
 }
 
-fn hide_remote_refs(repo: &Repository, walk: &mut git2::Revwalk<'_>) -> usize {
-    let mut n = 0;
-    if let Ok(refs) = repo.references_glob("refs/remotes/*") {
-        for r in refs.flatten() {
-            if let Ok(c) = r.peel_to_commit() {
-                if walk.hide(c.id()).is_ok() {
-                    n += 1;
-                }
-            }
-        }
-    }
-    n
-}
-
-fn hide_other_refs(repo: &Repository, walk: &mut git2::Revwalk<'_>, head: Oid) -> usize {
+/// Hides from `walk` the commits of every ref for which `hide(ref name, commit)` holds;
+/// returns how many refs were hidden.
+fn hide_refs(
+    repo: &Repository,
+    walk: &mut git2::Revwalk<'_>,
+    hide: impl Fn(&[u8], Oid) -> bool,
+) -> usize {
     let mut n = 0;
     if let Ok(refs) = repo.references() {
         for r in refs.flatten() {
             if let Ok(c) = r.peel_to_commit() {
-                if c.id() != head && walk.hide(c.id()).is_ok() {
+                if hide(r.name_bytes(), c.id()) && walk.hide(c.id()).is_ok() {
                     n += 1;
                 }
             }
