@@ -18,6 +18,8 @@ Exit codes:
   0  no finding at or above --fail-on
   1  findings at or above --fail-on
   2  error: bad arguments, bad rules or config, unreadable root path
+  3  `git` only: no failing finding, but objects could not be read (corrupt, or
+     missing as in a partial clone), so the history was not fully scanned
 A closed output pipe (e.g. `| head`) exits 0.";
 
 /// Finds secrets in files, directories and (soon) git history.
@@ -251,7 +253,7 @@ fn run_scan(a: ScanArgs) -> Result<u8> {
     } else {
         scan::scan_paths(&a.paths, &detector, &config)?
     };
-    report(&outcome, &detector, &a.common, &config)
+    report(&outcome, &detector, &a.common, &config, false)
 }
 
 fn run_git(a: GitArgs) -> Result<u8> {
@@ -294,7 +296,7 @@ fn run_git(a: GitArgs) -> Result<u8> {
         }
         outcome
     };
-    report(&outcome, &detector, &a.common, &config)
+    report(&outcome, &detector, &a.common, &config, true)
 }
 
 /// The refs being pushed: pre-commit's environment if set, else git's pre-push stdin.
@@ -373,6 +375,7 @@ fn report(
     detector: &Detector,
     c: &CommonArgs,
     config: &Config,
+    incomplete_fails: bool,
 ) -> Result<u8> {
     let format = match c.format {
         OutputFormat::Text => Format::Text,
@@ -422,6 +425,19 @@ fn report(
         .findings
         .iter()
         .any(|f| !f.existing && f.severity >= config.thresholds.fail_on);
+    let unreadable = outcome
+        .stats
+        .files_skipped
+        .get("unreadable")
+        .copied()
+        .unwrap_or(0);
+    if !failing && incomplete_fails && unreadable > 0 {
+        writeln!(
+            status,
+            "leakhound: scan incomplete: {unreadable} object(s) could not be read; exit 3"
+        )?;
+        return Ok(3);
+    }
     Ok(u8::from(failing))
 }
 

@@ -1,13 +1,15 @@
 //! The one parallel loop: source -> detect -> triage, per blob on a rayon pool, then a sort
 //! so the outcome is the same at any thread count. Nothing else spawns threads.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
 use crate::config::Config;
+use crate::detect::memo::Memo;
 use crate::detect::{DetectOptions, Detector, Scratch};
 use crate::finding::{Finding, Occurrence};
 use crate::source::git::{self, BlobReader, Selection};
@@ -177,14 +179,11 @@ pub fn scan_bytes(bytes: &[u8], path: &str, detector: &Detector, config: &Config
         path: path.to_string(),
     };
     let mut out = ScanOutcome::default();
-    let (findings, suppressed, broken) =
-        detect_and_triage(bytes, &origin, detector, config, &mut Scratch::default());
-    out.findings = findings;
-    out.suppressed = suppressed;
-    out.diagnostics = broken;
-    out.stats.files_scanned = 1;
-    out.stats.bytes_scanned = bytes.len() as u64;
     out.stats.rules = detector.rules().len();
+    let scan = detect_any(bytes, detector, config, &mut Scratch::default());
+    let result = settle(scan, &origin, detector, config);
+    let found = out.absorb(result, config);
+    out.findings = found;
     finish(&mut out);
     out.stats.elapsed = started.elapsed();
     out
@@ -216,59 +215,114 @@ pub fn scan_history(
 ) -> Result<ScanOutcome, ScanError> {
     use std::sync::atomic::{AtomicU64, Ordering};
     let started = Instant::now();
-    let history = git::walk_history(repo, selection)?;
     let pool = pool(config)?;
-    let total = history.blobs.len() as u64;
-    // Read in pack order (bases before their deltas); loose objects last, in walk order.
-    let mut order: Vec<usize> = (0..history.blobs.len()).collect();
-    if let Ok(reader) = BlobReader::new(repo) {
-        let pos = git::pack_positions(reader.repo());
-        order.sort_by_key(|&i| {
-            pos.get(&history.blobs[i].id)
-                .copied()
-                .unwrap_or((u32::MAX, i as u64))
-        });
-    }
+    let memo = Arc::new(Memo::default());
+    // Full history: every blob in the packs is read in pack order (bases before deltas) while
+    // the walk that says where each blob entered runs alongside; triage waits for the walk.
+    let packed = match selection {
+        Selection::All => git::packed_blobs(&git::open(repo)?),
+        _ => Vec::new(),
+    };
+    let total = AtomicU64::new(packed.len() as u64);
     let (done, bytes_done) = (AtomicU64::new(0), AtomicU64::new(0));
-    let results: Vec<(usize, FileResult)> = pool.install(|| {
-        order
-            .par_iter()
-            .map_init(
-                || (BlobReader::new(repo).ok(), Scratch::default()),
-                |(reader, scratch), &i| {
-                    let blob = &history.blobs[i];
-                    let origin = Origin::Commit {
-                        commit: blob.commit.clone(),
-                        path: blob.path.clone(),
-                    };
-                    let result = match reader {
-                        Some(r) => scan_blob(r, &blob.id, origin, detector, config, scratch),
-                        None => FileResult::Failed(Diagnostic {
-                            subject: blob.path.clone(),
-                            message: "cannot open the repository in a worker".into(),
-                        }),
-                    };
-                    if let Some(report) = progress {
-                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if let FileResult::Scanned { bytes, .. } = &result {
-                            bytes_done.fetch_add(*bytes, Ordering::Relaxed);
-                        }
-                        if n % 256 == 0 || n == total {
-                            report(Progress {
-                                done: n,
-                                total,
-                                bytes: bytes_done.load(Ordering::Relaxed),
-                            });
-                        }
-                    }
-                    (i, result)
-                },
-            )
-            .collect()
+    let tick = |scan: &BlobScan| {
+        let Some(report) = progress else { return };
+        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let BlobScan::Clean { bytes } | BlobScan::Found { bytes, .. } = scan {
+            bytes_done.fetch_add(*bytes, Ordering::Relaxed);
+        }
+        let total = total.load(Ordering::Relaxed);
+        if n % 256 == 0 || n == total {
+            report(Progress {
+                done: n,
+                total,
+                bytes: bytes_done.load(Ordering::Relaxed),
+            });
+        }
+    };
+    let read = |ids: &[&crate::source::BlobId]| -> Vec<BlobScan> {
+        pool.install(|| {
+            ids.par_iter()
+                .map_init(
+                    || {
+                        let reader = BlobReader::new(repo).ok();
+                        (reader, Scratch::with_memo(Arc::clone(&memo)))
+                    },
+                    |(reader, scratch), id| {
+                        let scan = match reader {
+                            Some(r) => detect_blob(r, id, detector, config, scratch),
+                            None => {
+                                BlobScan::Failed("cannot open the repository in a worker".into())
+                            }
+                        };
+                        tick(&scan);
+                        scan
+                    },
+                )
+                .collect()
+        })
+    };
+    let (history, early) = std::thread::scope(|s| {
+        let walker = s.spawn(|| git::walk_history(repo, selection));
+        let early = read(&packed.iter().collect::<Vec<_>>());
+        let history = walker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (history, early)
     });
+    let history = history?;
+    let mut early: HashMap<crate::source::BlobId, BlobScan> =
+        packed.into_iter().zip(early).collect();
+    // What the pack pass did not read (loose objects; every blob of a partial selection),
+    // in pack order where there is one.
+    let mut rest: Vec<usize> = (0..history.blobs.len())
+        .filter(|&i| !early.contains_key(&history.blobs[i].id))
+        .collect();
+    if !rest.is_empty() {
+        if let Ok(reader) = BlobReader::new(repo) {
+            let pos = git::pack_positions(reader.repo());
+            rest.sort_by_key(|&i| {
+                pos.get(&history.blobs[i].id)
+                    .copied()
+                    .unwrap_or((u32::MAX, i as u64))
+            });
+        }
+        total.fetch_add(rest.len() as u64, Ordering::Relaxed);
+    }
+    let late = read(
+        &rest
+            .iter()
+            .map(|&i| &history.blobs[i].id)
+            .collect::<Vec<_>>(),
+    );
+    let mut scans: Vec<Option<BlobScan>> = (0..history.blobs.len()).map(|_| None).collect();
+    for (i, scan) in rest.into_iter().zip(late) {
+        scans[i] = Some(scan);
+    }
+    let mut results: Vec<(usize, FileResult)> = Vec::with_capacity(scans.len());
+    for (i, scan) in scans.into_iter().enumerate() {
+        let blob = &history.blobs[i];
+        let Some(scan) = scan.or_else(|| early.remove(&blob.id)) else {
+            continue;
+        };
+        let origin = Origin::Commit {
+            commit: blob.commit.clone(),
+            path: blob.path.clone(),
+        };
+        results.push((i, settle(scan, &origin, detector, config)));
+    }
+    let unreachable = early.len();
     let mut out = ScanOutcome::default();
     out.stats.rules = detector.rules().len();
     out.stats.commits = Some(history.commits);
+    if unreachable > 0 {
+        out.diagnostics.push(Diagnostic {
+            subject: repo.display().to_string(),
+            message: format!(
+                "{unreachable} stored blob(s) are reachable from no ref (dangling or left by a rewrite): not reported"
+            ),
+        });
+    }
     for note in &history.notes {
         out.diagnostics.push(Diagnostic {
             subject: repo.display().to_string(),
@@ -383,21 +437,27 @@ fn scan_blob(
     config: &Config,
     scratch: &mut Scratch,
 ) -> FileResult {
+    let scan = detect_blob(reader, id, detector, config, scratch);
+    settle(scan, &origin, detector, config)
+}
+
+/// Reads one blob and runs detection on it: everything that does not depend on its path.
+fn detect_blob(
+    reader: &BlobReader,
+    id: &crate::source::BlobId,
+    detector: &Detector,
+    config: &Config,
+    scratch: &mut Scratch,
+) -> BlobScan {
     if reader
         .size(id)
         .is_some_and(|n| n as u64 > config.max_file_size)
     {
-        return FileResult::Skipped(Some(origin), SkipReason::TooLarge);
+        return BlobScan::Skipped(SkipReason::TooLarge);
     }
-    let scanned = reader.with_blob(id, |bytes| {
-        scan_text(bytes, &origin, detector, config, scratch)
-    });
-    scanned.unwrap_or_else(|message| {
-        FileResult::Failed(Diagnostic {
-            subject: origin.path().to_string(),
-            message,
-        })
-    })
+    reader
+        .with_blob(id, |bytes| detect_text(bytes, detector, config, scratch))
+        .unwrap_or_else(BlobScan::Failed)
 }
 
 fn finish(out: &mut ScanOutcome) {
@@ -437,37 +497,102 @@ fn scan_text(
     config: &Config,
     scratch: &mut Scratch,
 ) -> FileResult {
-    if looks_binary(bytes) {
-        return FileResult::Skipped(None, SkipReason::Binary);
-    }
-    let (findings, suppressed, broken) =
-        detect_and_triage(bytes, origin, detector, config, scratch);
-    FileResult::Scanned {
-        bytes: bytes.len() as u64,
-        findings,
-        suppressed,
-        broken,
-    }
+    let scan = detect_text(bytes, detector, config, scratch);
+    settle(scan, origin, detector, config)
 }
 
-fn pool(config: &Config) -> Result<rayon::ThreadPool, ScanError> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads.unwrap_or(0))
-        .build()
-        .map_err(|e| ScanError::Threads(e.to_string()))
+/// What detection made of one blob, before anything that needs its path (triage does).
+enum BlobScan {
+    /// Nothing found (the common case, kept small).
+    Clean {
+        bytes: u64,
+    },
+    /// Candidates or rejected matches to settle.
+    Found {
+        bytes: u64,
+        found: Box<Found>,
+    },
+    Skipped(SkipReason),
+    Failed(String),
 }
 
-fn detect_and_triage(
+struct Found {
+    detection: crate::detect::Detection,
+    /// Line of each entry of `detection.dropped`.
+    dropped_lines: Vec<usize>,
+}
+
+fn detect_text(
     bytes: &[u8],
-    origin: &Origin,
     detector: &Detector,
     config: &Config,
     scratch: &mut Scratch,
-) -> (Vec<Finding>, Vec<Suppressed>, Vec<Diagnostic>) {
+) -> BlobScan {
+    if looks_binary(bytes) {
+        return BlobScan::Skipped(SkipReason::Binary);
+    }
+    detect_any(bytes, detector, config, scratch)
+}
+
+/// Detection without the binary sniff (stdin and in-memory input are scanned as given).
+fn detect_any(
+    bytes: &[u8],
+    detector: &Detector,
+    config: &Config,
+    scratch: &mut Scratch,
+) -> BlobScan {
     let opts = DetectOptions {
         keep_dropped: config.keep_dropped,
     };
     let detection = detector.detect(bytes, opts, scratch);
+    let len = bytes.len() as u64;
+    if detection.candidates.is_empty()
+        && detection.dropped.is_empty()
+        && detection.broken_rules.is_empty()
+    {
+        return BlobScan::Clean { bytes: len };
+    }
+    let dropped_lines = detection
+        .dropped
+        .iter()
+        .map(|d| 1 + memchr::memchr_iter(b'\n', &bytes[..d.secret_span.start]).count())
+        .collect();
+    BlobScan::Found {
+        bytes: len,
+        found: Box::new(Found {
+            detection,
+            dropped_lines,
+        }),
+    }
+}
+
+/// Triage: what a blob's candidates mean at `origin`.
+fn settle(scan: BlobScan, origin: &Origin, detector: &Detector, config: &Config) -> FileResult {
+    let (bytes, found) = match scan {
+        BlobScan::Clean { bytes } => {
+            return FileResult::Scanned {
+                bytes,
+                findings: Vec::new(),
+                suppressed: Vec::new(),
+                broken: Vec::new(),
+            }
+        }
+        BlobScan::Found { bytes, found } => (bytes, found),
+        BlobScan::Skipped(why) => {
+            let origin = (why == SkipReason::TooLarge).then(|| origin.clone());
+            return FileResult::Skipped(origin, why);
+        }
+        BlobScan::Failed(message) => {
+            return FileResult::Failed(Diagnostic {
+                subject: origin.path().to_string(),
+                message,
+            })
+        }
+    };
+    let Found {
+        detection,
+        dropped_lines,
+    } = *found;
     let mut findings = Vec::with_capacity(detection.candidates.len());
     let mut suppressed = Vec::new();
     for c in &detection.candidates {
@@ -483,8 +608,7 @@ fn detect_and_triage(
             Err(_) => {}
         }
     }
-    for d in detection.dropped {
-        let line = 1 + memchr::memchr_iter(b'\n', &bytes[..d.secret_span.start]).count();
+    for (d, line) in detection.dropped.into_iter().zip(dropped_lines) {
         suppressed.push(Suppressed {
             path: origin.path().to_string(),
             line,
@@ -500,5 +624,17 @@ fn detect_and_triage(
             message: format!("rule skipped: regex does not compile: {e}"),
         })
         .collect();
-    (findings, suppressed, broken)
+    FileResult::Scanned {
+        bytes,
+        findings,
+        suppressed,
+        broken,
+    }
+}
+
+fn pool(config: &Config) -> Result<rayon::ThreadPool, ScanError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| ScanError::Threads(e.to_string()))
 }

@@ -317,3 +317,103 @@ fn refs_to_missing_objects_and_unreadable_blobs_are_reported_not_fatal() {
         "{v:#}"
     );
 }
+
+/// Where a blob's loose object lives, from its content.
+fn loose_object(repo: &std::path::Path, content: &str) -> std::path::PathBuf {
+    let id = git2::Oid::hash_object(git2::ObjectType::Blob, content.as_bytes())
+        .expect("hash")
+        .to_string();
+    repo.join(".git/objects").join(&id[..2]).join(&id[2..])
+}
+
+#[test]
+fn corrupt_and_missing_objects_are_reported_and_the_rest_is_scanned() {
+    let mut r = TestRepo::new();
+    r.commit_file("keep.env", &format!("K={}\n", github_token(21)), ALICE, "a");
+    r.commit_file("notes.txt", "some notes\n", ALICE, "b");
+    r.commit_file("gone.txt", "other notes\n", ALICE, "c");
+    let corrupt = loose_object(&r.path(), "some notes\n");
+    let mut perms = std::fs::metadata(&corrupt).expect("object").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&corrupt, perms).expect("writable");
+    std::fs::write(&corrupt, b"this is not zlib data").expect("corrupt it");
+    std::fs::remove_file(loose_object(&r.path(), "other notes\n")).expect("remove object");
+
+    let (v, code) = git_json(&r.path(), &[]);
+    assert_eq!(code, Some(1), "the readable secret still fails the scan");
+    assert_eq!(findings(&v).len(), 1, "{v:#}");
+    let diags = v["diagnostics"].to_string();
+    assert!(
+        diags.contains("notes.txt") && diags.contains("gone.txt"),
+        "{diags}"
+    );
+    assert_eq!(v["summary"]["files_skipped"]["unreadable"], 2, "{v:#}");
+}
+
+#[test]
+fn a_partial_clone_says_so_and_exits_3_when_objects_are_missing() {
+    let mut r = TestRepo::new();
+    r.commit_file("a.txt", "first version\n", ALICE, "a");
+    r.commit_file("a.txt", "second version\n", ALICE, "b");
+    // What `git clone --filter=blob:none` leaves: a promisor remote and absent old blobs.
+    let repo = git2::Repository::open(r.path()).expect("open");
+    let mut config = repo.config().expect("config");
+    config
+        .set_str("remote.origin.url", "https://example.invalid/repo.git")
+        .expect("set");
+    config
+        .set_bool("remote.origin.promisor", true)
+        .expect("set");
+    config
+        .set_str("extensions.partialclone", "origin")
+        .expect("set");
+    std::fs::remove_file(loose_object(&r.path(), "first version\n")).expect("remove object");
+
+    let out = leakhound(&r.path(), &["git"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("partial clone"), "{stderr}");
+    assert!(stderr.contains("scan incomplete"), "{stderr}");
+}
+
+#[test]
+fn packed_history_gives_the_same_findings_as_loose_history() {
+    let mut r = TestRepo::new();
+    // Many similar versions, so the pack holds deltas (offset deltas against older bases).
+    let mut body = String::new();
+    for i in 0..40 {
+        body.push_str(&format!("setting_{i} = value number {i}\n"));
+        if i % 10 == 3 {
+            body.push_str(&format!("TOKEN_{i}={}\n", github_token(100 + i)));
+        }
+        let author = if i % 2 == 0 { ALICE } else { BOB };
+        r.commit_file("config/app.env", &body, author, &format!("step {i}"));
+    }
+    r.commit_file("config/app.env", "cleaned = yes\n", ALICE, "clean up");
+    let (loose, loose_code) = git_json(&r.path(), &[]);
+    let dangling = r
+        .repo
+        .blob(b"orphan notes, in the pack but on no ref\n")
+        .expect("blob");
+    r.pack(&[dangling]);
+    assert!(
+        std::fs::read_dir(r.path().join(".git/objects/pack"))
+            .expect("pack dir")
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "pack")),
+        "a pack was written"
+    );
+    let (packed, packed_code) = git_json(&r.path(), &[]);
+    assert_eq!(loose_code, Some(1));
+    assert_eq!(packed_code, loose_code);
+    assert_eq!(findings(&loose).len(), 4, "{loose:#}");
+    assert_eq!(findings(&packed), findings(&loose));
+    assert_eq!(packed["summary"], loose["summary"]);
+    assert!(
+        packed["diagnostics"]
+            .to_string()
+            .contains("reachable from no ref"),
+        "{packed:#}"
+    );
+}

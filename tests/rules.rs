@@ -102,3 +102,52 @@ fn prefilter_is_sound_strings_matching_a_rule_contain_its_keyword() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The history memo (see `detect::memo`) only saves work: scanning versions of a file that
+/// share most of their text gives, version by version, exactly what a fresh detector gives.
+#[test]
+fn memoised_detection_equals_fresh_detection() {
+    use leakhound::detect::memo::Memo;
+    use leakhound::detect::{DetectOptions, Detector, Scratch};
+    use std::sync::Arc;
+
+    let set = RuleSet::builtin().expect("built-in rules load");
+    let mut texts: Vec<String> = Vec::new();
+    for rule in set.rules() {
+        texts.extend(
+            rule.spec
+                .examples
+                .positive
+                .iter()
+                .map(|e| e.text().to_string()),
+        );
+        texts.extend(rule.spec.examples.negative.iter().cloned());
+    }
+    let detector = Detector::new(set);
+    // Version 1 holds every example between filler lines; each later version drops or
+    // moves some of them, as edits do.
+    let version = |n: usize| -> String {
+        let mut out = String::new();
+        for (i, t) in texts.iter().enumerate() {
+            if n > 0 && i % (n + 2) == 0 {
+                continue;
+            }
+            out.push_str(&format!(
+                "// filler {} of version {}\n{t}\n",
+                i % 7,
+                n.min(1)
+            ));
+        }
+        out
+    };
+    let memo = Arc::new(Memo::with_capacity(50_000));
+    let mut cached = Scratch::with_memo(Arc::clone(&memo));
+    let opts = DetectOptions::default();
+    for n in [0, 1, 2, 0, 3, 1] {
+        let text = version(n);
+        let fresh = detector.detect(text.as_bytes(), opts, &mut Scratch::default());
+        let memoised = detector.detect(text.as_bytes(), opts, &mut cached);
+        assert!(!fresh.candidates.is_empty());
+        assert_eq!(fresh.candidates, memoised.candidates, "version {n}");
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod entropy;
 pub mod filter;
+pub mod memo;
 pub mod prefilter;
 
 use std::ops::Range;
@@ -81,6 +82,18 @@ pub struct DetectOptions {
 pub struct Scratch {
     hits: prefilter::Hits,
     windows: Vec<Range<usize>>,
+    memo: Option<Arc<memo::Memo>>,
+}
+
+impl Scratch {
+    /// Buffers that share `memo` (see [`memo`]): for scans that see the same text many
+    /// times, such as the versions of a file in git history.
+    pub fn with_memo(memo: Arc<memo::Memo>) -> Scratch {
+        Scratch {
+            memo: Some(memo),
+            ..Scratch::default()
+        }
+    }
 }
 
 /// Regexes whose longest match is beyond this run over the whole blob instead of windows;
@@ -121,7 +134,13 @@ impl Detector {
     /// Finds the candidates in `bytes`.
     pub fn detect(&self, bytes: &[u8], opts: DetectOptions, scratch: &mut Scratch) -> Detection {
         let mut out = Detection::default();
-        let triggered = self.prefilter.scan(bytes, &mut scratch.hits);
+        let memo = scratch.memo.clone();
+        let triggered = match &memo {
+            Some(m) => self.prefilter.scan_memo(bytes, &mut scratch.hits, m),
+            None => self.prefilter.scan(bytes, &mut scratch.hits),
+        };
+        // Empty windows are remembered only when rejected matches are not wanted.
+        let memo = memo.filter(|_| !opts.keep_dropped);
         if triggered.is_empty() {
             return out;
         }
@@ -143,6 +162,13 @@ impl Detector {
             );
             let mut caps = compiled.regex.create_captures();
             for window in &scratch.windows {
+                let key = memo.as_ref().map(|m| m.window_key(index, bytes, window));
+                if let (Some(m), Some(k)) = (&memo, key) {
+                    if m.window_is_empty(k) {
+                        continue;
+                    }
+                }
+                let kept_before = raw.len();
                 let mut input = regex_automata::Input::new(bytes).span(window.clone());
                 loop {
                     compiled.regex.search_captures(&input, &mut caps);
@@ -175,6 +201,11 @@ impl Detector {
                         break;
                     }
                     input.set_start(next);
+                }
+                if let (Some(m), Some(k)) = (&memo, key) {
+                    if raw.len() == kept_before {
+                        m.remember_empty_window(k);
+                    }
                 }
             }
         }

@@ -3,6 +3,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
+use super::memo::{self, Memo};
 use crate::rules::RuleSet;
 
 /// Case-insensitive keyword automaton with a map from keyword to rules.
@@ -11,6 +12,10 @@ pub struct Prefilter {
     automaton: AhoCorasick,
     /// For each keyword pattern, the indices of the rules that list it.
     rules_of: Vec<Vec<u32>>,
+    /// Length of each keyword pattern.
+    lengths: Vec<u32>,
+    /// No keyword contains a newline, so chunks that end at newlines can be searched apart.
+    chunkable: bool,
     rule_count: usize,
 }
 
@@ -50,6 +55,8 @@ impl Prefilter {
         Prefilter {
             automaton,
             rules_of,
+            lengths: keywords.iter().map(|k| k.len() as u32).collect(),
+            chunkable: !keywords.iter().any(|k| k.contains('\n')),
             rule_count: rules.len(),
         }
     }
@@ -67,6 +74,39 @@ impl Prefilter {
         touched.sort_unstable();
         touched
     }
+
+    /// [`Prefilter::scan`] with the keyword hits of chunks seen before taken from `memo`.
+    pub fn scan_memo(&self, bytes: &[u8], hits: &mut Hits, memo: &Memo) -> Vec<usize> {
+        if !self.chunkable || bytes.len() > u32::MAX as usize {
+            return self.scan(bytes, hits);
+        }
+        hits.reset(self.rule_count);
+        let mut found = std::mem::take(&mut hits.chunk);
+        for chunk in memo::chunks(bytes) {
+            let text = &bytes[chunk.clone()];
+            let key = memo.chunk_key(text);
+            if !memo.chunk_hits(key, &mut found) {
+                found.clear();
+                found.extend(
+                    self.automaton
+                        .find_overlapping_iter(text)
+                        .map(|m| (m.pattern().as_u32(), m.start() as u32)),
+                );
+                memo.remember_chunk(key, &found);
+            }
+            for &(pattern, at) in &found {
+                let start = chunk.start + at as usize;
+                let end = start + self.lengths[pattern as usize] as usize;
+                for &r in &self.rules_of[pattern as usize] {
+                    hits.push(r as usize, start..end);
+                }
+            }
+        }
+        hits.chunk = found;
+        let mut touched = hits.touched.clone();
+        touched.sort_unstable();
+        touched
+    }
 }
 
 /// Keyword occurrences per rule, reused across blobs.
@@ -74,6 +114,7 @@ impl Prefilter {
 pub struct Hits {
     spans: Vec<Vec<std::ops::Range<usize>>>,
     touched: Vec<usize>,
+    chunk: Vec<(u32, u32)>,
 }
 
 impl Hits {

@@ -122,9 +122,22 @@ pub fn date(secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// Diagnostics printed on the terminal before the rest are counted.
+const MAX_DIAGNOSTICS: usize = 50;
+
 fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
-    for d in &outcome.diagnostics {
+    // A partial clone or a damaged pack can mean thousands of unreadable objects: the
+    // terminal gets the first ones, the JSON and SARIF reports get them all.
+    for d in outcome.diagnostics.iter().take(MAX_DIAGNOSTICS) {
         writeln!(status, "leakhound: {}: {}", d.subject, d.message)?;
+    }
+    if let Some(more) = outcome.diagnostics.len().checked_sub(MAX_DIAGNOSTICS) {
+        if more > 0 {
+            writeln!(
+                status,
+                "leakhound: ... and {more} more diagnostics (--format json lists them all)"
+            )?;
+        }
     }
     let s = &outcome.stats;
     let mut counts = Vec::new();

@@ -118,6 +118,7 @@ pub fn open(path: &Path) -> Result<Repository, SourceError> {
     // Every tree is read once (the walk memoizes by tree id) and every blob once, so
     // libgit2's object cache only costs memory.
     git2::opts::enable_caching(false);
+    bound_pack_mappings();
     Repository::open_ext(
         path,
         git2::RepositoryOpenFlags::NO_SEARCH,
@@ -184,6 +185,22 @@ pub fn commit_info(c: &Commit<'_>) -> CommitInfo {
     }
 }
 
+/// Caps how much of the pack files libgit2 keeps mapped (by default it maps whole packs in
+/// 1 GiB windows and never lets go below 8 GiB), so peak memory follows the blobs in flight
+/// rather than the size of the repository.
+#[allow(unsafe_code)]
+fn bound_pack_mappings() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: these set libgit2 globals; `call_once` runs before any repository is open
+        // in this process (every open goes through here), so nothing reads them concurrently.
+        unsafe {
+            let _ = git2::opts::set_mwindow_size(32 << 20);
+            let _ = git2::opts::set_mwindow_mapped_limit(128 << 20);
+        }
+    });
+}
+
 /// Walks the selected history of the repository at `path`.
 pub fn walk_history(path: &Path, selection: &Selection) -> Result<History, SourceError> {
     let repo = open(path)?;
@@ -191,6 +208,12 @@ pub fn walk_history(path: &Path, selection: &Selection) -> Result<History, Sourc
     if repo.is_shallow() {
         out.notes.push(
             "shallow clone: only the commits present were scanned (fetch with --unshallow for all)"
+                .into(),
+        );
+    }
+    if is_partial_clone(&repo) {
+        out.notes.push(
+            "partial clone: objects the filter left on the server are missing and cannot be scanned"
                 .into(),
         );
     }
@@ -354,6 +377,13 @@ pub fn walk_history(path: &Path, selection: &Selection) -> Result<History, Sourc
         ));
     }
     Ok(out)
+}
+
+/// A clone made with `--filter` records a promisor remote (`extensions.partialClone`).
+fn is_partial_clone(repo: &Repository) -> bool {
+    repo.config()
+        .and_then(|c| c.get_string("extensions.partialclone"))
+        .is_ok_and(|v| !v.is_empty())
 }
 
 fn resolve(repo: &Repository, rev: &str) -> Result<Oid, git2::Error> {
@@ -544,6 +574,111 @@ fn read_idx_v2(b: &[u8], pack: u32, out: &mut HashMap<BlobId, (u32, u64)>) {
         id.copy_from_slice(name);
         out.insert(BlobId(id), (pack, off));
     }
+}
+
+/// Every blob stored in the repository's packs, in pack order (bases before their deltas),
+/// found by reading the packs' indexes and each entry's header: no walk, no inflation. A
+/// full-history scan reads these while the walk that attributes them runs alongside.
+/// Entries whose type cannot be told cheaply (a delta against an object in another pack)
+/// are left out: the walk still finds them. Unreadable packs give nothing.
+pub fn packed_blobs(repo: &Repository) -> Vec<BlobId> {
+    let mut out = Vec::new();
+    let dir = repo.path().join("objects").join("pack");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return out;
+    };
+    let mut idx: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+        .collect();
+    idx.sort();
+    for path in idx {
+        let mut objects = HashMap::new();
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        read_idx_v2(&bytes, 0, &mut objects);
+        let mut by_offset: Vec<(u64, BlobId)> = objects
+            .into_iter()
+            .map(|(id, (_, off))| (off, id))
+            .collect();
+        by_offset.sort_unstable_by_key(|e| e.0);
+        if let Ok(blobs) = blobs_in_pack(&path.with_extension("pack"), &by_offset) {
+            out.extend(blobs);
+        }
+    }
+    out
+}
+
+/// Pack object types (gitformat-pack).
+const OBJ_BLOB: u8 = 3;
+const OBJ_OFS_DELTA: u8 = 6;
+const OBJ_REF_DELTA: u8 = 7;
+const UNKNOWN: u8 = 0;
+
+/// Reads the entry headers of one pack in offset order and keeps the blobs. A delta's type
+/// is its base's: an offset delta's base sits earlier in the same pack, a ref delta's base
+/// is looked up by id among this pack's objects already typed.
+fn blobs_in_pack(pack: &Path, by_offset: &[(u64, BlobId)]) -> std::io::Result<Vec<BlobId>> {
+    use std::io::{BufReader, Read};
+    let mut r = BufReader::with_capacity(1 << 16, std::fs::File::open(pack)?);
+    let mut head = [0u8; 12];
+    r.read_exact(&mut head)?;
+    if &head[..4] != b"PACK" {
+        return Err(std::io::Error::other("not a pack"));
+    }
+    let mut pos = 12u64;
+    let mut types: Vec<u8> = Vec::with_capacity(by_offset.len());
+    let mut typed: HashMap<BlobId, u8> = HashMap::new();
+    let mut out = Vec::new();
+    let byte = |r: &mut BufReader<std::fs::File>, pos: &mut u64| -> std::io::Result<u8> {
+        let mut b = [0u8; 1];
+        r.read_exact(&mut b)?;
+        *pos += 1;
+        Ok(b[0])
+    };
+    for &(offset, id) in by_offset {
+        if offset < pos {
+            return Err(std::io::Error::other("overlapping pack entries"));
+        }
+        r.seek_relative((offset - pos) as i64)?;
+        pos = offset;
+        let mut c = byte(&mut r, &mut pos)?;
+        let kind = (c >> 4) & 7;
+        while c & 0x80 != 0 {
+            c = byte(&mut r, &mut pos)?;
+        }
+        let resolved = match kind {
+            OBJ_OFS_DELTA => {
+                let mut c = byte(&mut r, &mut pos)?;
+                let mut back = u64::from(c & 0x7f);
+                while c & 0x80 != 0 {
+                    c = byte(&mut r, &mut pos)?;
+                    back = ((back + 1) << 7) | u64::from(c & 0x7f);
+                }
+                offset
+                    .checked_sub(back)
+                    .and_then(|base| by_offset.binary_search_by_key(&base, |e| e.0).ok())
+                    .and_then(|i| types.get(i).copied())
+                    .unwrap_or(UNKNOWN)
+            }
+            OBJ_REF_DELTA => {
+                let mut base = [0u8; 20];
+                r.read_exact(&mut base)?;
+                pos += 20;
+                typed.get(&BlobId(base)).copied().unwrap_or(UNKNOWN)
+            }
+            k => k,
+        };
+        types.push(resolved);
+        if resolved == OBJ_BLOB {
+            out.push(id);
+        }
+        if resolved != UNKNOWN {
+            typed.insert(id, resolved);
+        }
+    }
+    Ok(out)
 }
 
 /// One reader per worker thread: `git2::Repository` is not `Sync`.

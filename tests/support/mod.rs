@@ -123,6 +123,32 @@ impl TestRepo {
             .expect("merge commit")
     }
 
+    /// Packs every object reachable from HEAD, plus `extra` objects, into one pack (with
+    /// deltas, as `git gc` would) and removes the loose copies: the layout of a real clone.
+    pub fn pack(&self, extra: &[Oid]) {
+        let mut pb = self.repo.packbuilder().expect("packbuilder");
+        let mut walk = self.repo.revwalk().expect("revwalk");
+        walk.push_head().expect("head");
+        pb.insert_walk(&mut walk).expect("insert walk");
+        for &id in extra {
+            pb.insert_object(id, None).expect("insert object");
+        }
+        let pack_dir = self.dir.path().join(".git/objects/pack");
+        pb.write(&pack_dir, 0o644).expect("write pack");
+        let objects = self.dir.path().join(".git/objects");
+        for entry in std::fs::read_dir(&objects).expect("objects").flatten() {
+            let name = entry.file_name();
+            if name.len() == 2
+                && name
+                    .to_string_lossy()
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit())
+            {
+                std::fs::remove_dir_all(entry.path()).expect("remove loose objects");
+            }
+        }
+    }
+
     /// Points a new branch at `at` and checks its tree out into the index and work tree.
     pub fn branch_and_checkout(&self, name: &str, at: Oid) {
         let c = self.repo.find_commit(at).expect("commit");
