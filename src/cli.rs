@@ -1,12 +1,17 @@
 //! Command line: clap arguments mapped onto `Config` and library calls, nothing more.
 
 use std::io::{self, IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use leakhound::config::{parse_size, Config, Thresholds, DEFAULT_MAX_FILE_SIZE};
+use leakhound::ai::exposure::Checkout;
+use leakhound::ai::{session, AiMode};
+use leakhound::config::{
+    parse_size, repo_top, Config, FileConfig, Thresholds, DEFAULT_MAX_FILE_SIZE,
+};
 use leakhound::detect::Detector;
 use leakhound::report::{self, Format, RenderOptions};
 use leakhound::rules::{Precision, RuleSet, Severity};
@@ -41,6 +46,38 @@ enum Command {
     /// Inspect and validate rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// AI coding agents: which commits they wrote, which files they can read.
+    #[command(subcommand)]
+    Ai(AiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AiCommand {
+    /// List the commits that AI-authorship signals tag (one line each), with the evidence.
+    Commits {
+        /// The repository (work tree or bare).
+        #[arg(default_value = ".")]
+        repo: PathBuf,
+        /// Only commits reachable from this ref (default: every ref).
+        #[arg(long, value_name = "REF")]
+        branch: Option<String>,
+        /// Also list commits with only low-confidence signals (branch names), marked `low`.
+        #[arg(long)]
+        low: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+        /// Config file (for `[[ai.signal]]` additions).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Which AI agents work in a checkout (by their instruction files) and how each one
+    /// excludes files.
+    Agents {
+        /// The checkout.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +157,10 @@ struct GitArgs {
     /// committed in the same file are reported but do not block.
     #[arg(long)]
     staged: bool,
+    /// In a commit-msg hook: when the message being committed (FILE) carries an AI trailer,
+    /// checks the staged content again under the AI policy (`[ai]`); otherwise exits 0.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["branch", "range", "since_commit", "staged", "pre_push"])]
+    commit_msg: Option<PathBuf>,
     /// What is being pushed: reads git's pre-push input on stdin (or PRE_COMMIT_FROM_REF /
     /// PRE_COMMIT_TO_REF under the pre-commit framework) and scans the commits the remote lacks.
     #[arg(long, conflicts_with_all = ["branch", "range", "since_commit", "staged"])]
@@ -160,6 +201,30 @@ struct CommonArgs {
     /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always, never.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// Config file (default: leakhound.toml or .leakhound.toml at the repository root).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The stricter policy for AI-written work: auto (AI-tagged commits, agent sessions,
+    /// messages with AI trailers), strict (everything), off. Overrides `[ai] mode`.
+    #[arg(long, value_enum, value_name = "MODE")]
+    ai: Option<AiModeArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AiModeArg {
+    Auto,
+    Strict,
+    Off,
+}
+
+impl From<AiModeArg> for AiMode {
+    fn from(m: AiModeArg) -> AiMode {
+        match m {
+            AiModeArg::Auto => AiMode::Auto,
+            AiModeArg::Strict => AiMode::Strict,
+            AiModeArg::Off => AiMode::Off,
+        }
+    }
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -177,6 +242,14 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Command::Rules(RulesCommand::Check { paths }) => check_rules(&paths),
+        Command::Ai(AiCommand::Commits {
+            repo,
+            branch,
+            low,
+            format,
+            config,
+        }) => ai_commits(&repo, branch.as_deref(), low, format, config.as_deref()),
+        Command::Ai(AiCommand::Agents { path }) => ai_agents(&path),
     }
 }
 
@@ -215,7 +288,20 @@ fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn config(c: &CommonArgs, no_ignore: bool, follow: bool) -> Result<Config> {
+/// The config for a scan rooted at `root`: flags, then the config file, then `--ai`.
+fn config(c: &CommonArgs, no_ignore: bool, follow: bool, root: &Path) -> Result<Config> {
+    let mut config = flag_config(c, no_ignore, follow)?;
+    if let Some(path) = FileConfig::find(c.config.as_deref(), root) {
+        let file = FileConfig::load(&path)?;
+        file.apply(&mut config, &path.display().to_string())?;
+    }
+    if let Some(mode) = c.ai {
+        config.ai.mode = mode.into();
+    }
+    Ok(config)
+}
+
+fn flag_config(c: &CommonArgs, no_ignore: bool, follow: bool) -> Result<Config> {
     if c.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
@@ -238,13 +324,35 @@ fn config(c: &CommonArgs, no_ignore: bool, follow: bool) -> Result<Config> {
                 Precision::Medium
             },
         },
+        ..Config::default()
     })
 }
 
 fn run_scan(a: ScanArgs) -> Result<u8> {
-    let config = config(&a.common, a.no_ignore, a.follow)?;
+    let stdin = a.paths.len() == 1 && a.paths[0].as_os_str() == "-";
+    let root = if stdin {
+        Path::new(".")
+    } else {
+        a.paths[0].as_path()
+    };
+    let mut config = config(&a.common, a.no_ignore, a.follow, root)?;
+    config.session = session::from_env(&config.signals, env_var);
+    if !stdin {
+        let top = repo_top(root).unwrap_or_else(|| {
+            if root.is_dir() {
+                root.to_path_buf()
+            } else {
+                root.parent()
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            }
+        });
+        let checkout = Checkout::open(&top);
+        if !checkout.agents().is_empty() {
+            config.exposure = Some(Arc::new(checkout));
+        }
+    }
     let detector = Detector::new(load_rules(&a.common.extra_rules)?);
-    let outcome = if a.paths.len() == 1 && a.paths[0].as_os_str() == "-" {
+    let outcome = if stdin {
         let mut bytes = Vec::new();
         io::stdin()
             .read_to_end(&mut bytes)
@@ -257,9 +365,21 @@ fn run_scan(a: ScanArgs) -> Result<u8> {
 }
 
 fn run_git(a: GitArgs) -> Result<u8> {
-    let config = config(&a.common, false, false)?;
+    let mut config = config(&a.common, false, false, &a.repo)?;
+    if let Some(msg) = &a.commit_msg {
+        let tag =
+            session::from_message(&config.signals, msg, env_var).map_err(anyhow::Error::msg)?;
+        let tag = tag.or_else(|| session::from_env(&config.signals, env_var));
+        if !config.ai.applies(tag.as_ref()) {
+            // Nothing AI about this commit: the pre-commit hook already checked it.
+            return Ok(0);
+        }
+        config.session = tag;
+    } else if a.staged {
+        config.session = session::from_env(&config.signals, env_var);
+    }
     let detector = Detector::new(load_rules(&a.common.extra_rules)?);
-    let outcome = if a.staged {
+    let outcome = if a.staged || a.commit_msg.is_some() {
         scan::scan_staged(&a.repo, &detector, &config)?
     } else {
         let selection = match (&a.branch, &a.range, &a.since_commit) {
@@ -421,10 +541,14 @@ fn report(
             out.flush()?;
         }
     }
-    let failing = outcome
-        .findings
-        .iter()
-        .any(|f| !f.existing && f.severity >= config.thresholds.fail_on);
+    let failing = outcome.findings.iter().any(|f| {
+        let fail_on = if f.ai_policy {
+            config.thresholds.fail_on.min(config.ai.fail_on)
+        } else {
+            config.thresholds.fail_on
+        };
+        !f.existing && f.severity >= fail_on
+    });
     let unreadable = outcome
         .stats
         .files_skipped
@@ -493,4 +617,102 @@ fn check_rules(paths: &[PathBuf]) -> Result<u8> {
         if problems.len() == 1 { "" } else { "s" }
     )?;
     Ok(u8::from(!problems.is_empty()))
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn ai_commits(
+    repo: &Path,
+    branch: Option<&str>,
+    low: bool,
+    format: ListFormat,
+    config_file: Option<&Path>,
+) -> Result<u8> {
+    let mut config = Config::default();
+    if let Some(path) = FileConfig::find(config_file, repo) {
+        FileConfig::load(&path)?.apply(&mut config, &path.display().to_string())?;
+    }
+    let signals = Arc::clone(&config.signals);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut tagged = 0usize;
+    let mut failed: Option<io::Error> = None;
+    let total = leakhound::source::git::for_each_commit(repo, branch, &mut |c| {
+        let tag = signals.classify(c.into()).or_else(|| {
+            low.then(|| signals.all_matches(c.into()).into_iter().next())
+                .flatten()
+        });
+        let Some(tag) = tag else { return };
+        tagged += 1;
+        if failed.is_some() {
+            return;
+        }
+        let written = match format {
+            ListFormat::Json => serde_json::to_writer(
+                &mut out,
+                &serde_json::json!({
+                    "commit": c.id,
+                    "author": format!("{} <{}>", c.author_name, c.author_email),
+                    "subject": c.subject,
+                    "tool": tag.tool,
+                    "signal": tag.signal,
+                    "confidence": tag.confidence,
+                    "evidence": tag.evidence,
+                }),
+            )
+            .map_err(io::Error::other)
+            .and_then(|()| writeln!(out)),
+            ListFormat::Text => writeln!(
+                out,
+                "{}  {:<6}  {}  {}",
+                &c.id[..c.id.len().min(12)],
+                tag.confidence.as_str(),
+                tag.tool,
+                tag.evidence
+            ),
+        };
+        if let Err(e) = written {
+            failed = Some(e);
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    out.flush()?;
+    writeln!(
+        io::stderr(),
+        "leakhound: {tagged} of {total} commits tagged{}",
+        if low {
+            " (low-confidence signals included)"
+        } else {
+            ""
+        }
+    )?;
+    Ok(0)
+}
+
+fn ai_agents(path: &Path) -> Result<u8> {
+    if !path.exists() {
+        bail!("{}: no such file or directory", path.display());
+    }
+    let top = repo_top(path).unwrap_or_else(|| path.to_path_buf());
+    let checkout = Checkout::open(&top);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let agents = checkout.agents();
+    if agents.is_empty() {
+        writeln!(
+            out,
+            "no AI agent instruction or ignore files found in {}",
+            top.display()
+        )?;
+    }
+    for a in &agents {
+        writeln!(out, "{}: {}", a.tool, a.evidence.join(", "))?;
+    }
+    for p in &checkout.problems {
+        writeln!(io::stderr(), "leakhound: {p}")?;
+    }
+    out.flush()?;
+    Ok(0)
 }

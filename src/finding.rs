@@ -6,6 +6,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::ai::exposure::FileExposure;
+use crate::ai::AiTag;
 use crate::source::CommitInfo;
 
 pub use crate::detect::TextLocation;
@@ -53,6 +55,16 @@ pub struct Finding {
     /// Staged scans: the secret was already committed at this path, so it does not block.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub existing: bool,
+    /// The AI agent that wrote the commit (history), or the agent session / AI trailer at
+    /// commit time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai: Option<AiTag>,
+    /// The stricter AI policy (`[ai]`) applied to this finding.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ai_policy: bool,
+    /// Working tree: which AI agents' file tools would read this file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<FileExposure>,
 }
 
 /// Another place a secret appears.

@@ -23,6 +23,7 @@
 //! assert_eq!(outcome.findings[0].secret.display(), "sk_l…(32)");
 //! ```
 
+pub mod ai;
 pub mod config;
 pub mod detect;
 pub mod finding;

@@ -28,7 +28,10 @@ pub fn lint(rules: &RuleSet) -> Vec<Problem> {
     let detector = Detector::new(rules.clone());
     let mut problems = Vec::new();
     let mut scratch = Scratch::default();
-    let opts = DetectOptions { keep_dropped: true };
+    let opts = DetectOptions {
+        keep_dropped: true,
+        ..DetectOptions::default()
+    };
     for (index, rule) in rules.rules().iter().enumerate() {
         let mut problem = |message: String| {
             problems.push(Problem {

@@ -53,9 +53,86 @@ pub struct Stats {
     /// Commits walked (history scans only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commits: Option<usize>,
+    /// History scans: commits and findings, AI-tagged versus the rest, by agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ai: Option<AiSummary>,
     /// Wall time (not serialised: it would make output nondeterministic).
     #[serde(skip)]
     pub elapsed: Duration,
+}
+
+/// Findings per 1,000 commits, for AI-tagged commits and for the rest.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AiSummary {
+    /// Commits with an AI tag (medium confidence or above).
+    pub commits_ai: usize,
+    /// All other commits.
+    pub commits_other: usize,
+    /// Findings introduced by AI-tagged commits.
+    pub findings_ai: usize,
+    /// Findings introduced by the other commits.
+    pub findings_other: usize,
+    /// `findings_ai` per 1,000 AI-tagged commits (absent without such commits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_1000_ai: Option<f64>,
+    /// `findings_other` per 1,000 other commits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_1000_other: Option<f64>,
+    /// The same per agent.
+    pub by_tool: BTreeMap<String, ToolSummary>,
+}
+
+/// One agent's line of [`AiSummary`].
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ToolSummary {
+    /// Commits tagged with this agent.
+    pub commits: usize,
+    /// Findings those commits introduced.
+    pub findings: usize,
+    /// Findings per 1,000 of those commits.
+    pub per_1000: f64,
+}
+
+impl AiSummary {
+    fn new(commits: usize, ai_commits: BTreeMap<String, usize>, findings: &[Finding]) -> AiSummary {
+        let rate = |f: usize, c: usize| {
+            (c > 0).then(|| (f as f64 * 1000.0 / c as f64 * 10.0).round() / 10.0)
+        };
+        let mut by_tool: BTreeMap<String, ToolSummary> = ai_commits
+            .into_iter()
+            .map(|(tool, commits)| {
+                (
+                    tool,
+                    ToolSummary {
+                        commits,
+                        ..ToolSummary::default()
+                    },
+                )
+            })
+            .collect();
+        let mut findings_ai = 0;
+        for f in findings {
+            if let Some(tag) = f.ai.as_ref().filter(|_| f.commit.is_some()) {
+                findings_ai += 1;
+                by_tool.entry(tag.tool.clone()).or_default().findings += 1;
+            }
+        }
+        for t in by_tool.values_mut() {
+            t.per_1000 = rate(t.findings, t.commits).unwrap_or(0.0);
+        }
+        let commits_ai: usize = by_tool.values().map(|t| t.commits).sum();
+        let commits_other = commits.saturating_sub(commits_ai);
+        let findings_other = findings.len() - findings_ai;
+        AiSummary {
+            commits_ai,
+            commits_other,
+            findings_ai,
+            findings_other,
+            per_1000_ai: rate(findings_ai, commits_ai),
+            per_1000_other: rate(findings_other, commits_other),
+            by_tool,
+        }
+    }
 }
 
 /// Everything a scan produced, sorted.
@@ -215,6 +292,10 @@ pub fn scan_history(
 ) -> Result<ScanOutcome, ScanError> {
     use std::sync::atomic::{AtomicU64, Ordering};
     let started = Instant::now();
+    let config = &Config {
+        history: true,
+        ..config.clone()
+    };
     let pool = pool(config)?;
     let memo = Arc::new(Memo::default());
     // Full history: every blob in the packs is read in pack order (bases before deltas) while
@@ -262,8 +343,18 @@ pub fn scan_history(
                 .collect()
         })
     };
-    let (history, early) = std::thread::scope(|s| {
-        let walker = s.spawn(|| git::walk_history(repo, selection));
+    let signals = Arc::clone(&config.signals);
+    let ((history, ai_commits), early) = std::thread::scope(|s| {
+        let walker = s.spawn(|| {
+            // Commits per agent, for the summary: classifying is a few microseconds each.
+            let mut tally: BTreeMap<String, usize> = BTreeMap::new();
+            let history = git::walk_history(repo, selection, &mut |c| {
+                if let Some(tag) = signals.classify(c.into()) {
+                    *tally.entry(tag.tool).or_default() += 1;
+                }
+            });
+            (history, tally)
+        });
         let early = read(&packed.iter().collect::<Vec<_>>());
         let history = walker
             .join()
@@ -342,6 +433,7 @@ pub fn scan_history(
         .map(|(i, _)| i)
         .collect();
     out.findings = group_history(found_all, &in_head);
+    out.stats.ai = Some(AiSummary::new(history.commits, ai_commits, &out.findings));
     finish(&mut out);
     out.stats.elapsed = started.elapsed();
     Ok(out)
@@ -543,6 +635,7 @@ fn detect_any(
 ) -> BlobScan {
     let opts = DetectOptions {
         keep_dropped: config.keep_dropped,
+        entropy_relief: config.detect_relief(),
     };
     let detection = detector.detect(bytes, opts, scratch);
     let len = bytes.len() as u64;

@@ -22,12 +22,40 @@ pub fn triage(
     origin: &Origin,
     config: &Config,
 ) -> Result<Finding, String> {
-    if rule.spec.precision < config.thresholds.min_precision {
+    let ai = origin
+        .commit()
+        .and_then(|c| config.signals.classify(c.as_ref().into()))
+        .or_else(|| config.session.clone());
+    let strict = config.ai.applies(ai.as_ref());
+    let ai_note = if strict || config.ai.mode == crate::ai::AiMode::Off {
+        ""
+    } else {
+        " (it would be reported for AI-authored work)"
+    };
+    let floor = if strict && config.ai.all_rules {
+        crate::rules::Precision::Low
+    } else {
+        config.thresholds.min_precision
+    };
+    if rule.spec.precision < floor {
         return Err(format!(
-            "rule precision {} is below the reporting floor {}",
+            "rule precision {} is below the reporting floor {}{ai_note}",
             rule.spec.precision.as_str(),
-            config.thresholds.min_precision.as_str()
+            floor.as_str()
         ));
+    }
+    if let Some(min) = rule.spec.min_entropy {
+        let min = if strict {
+            min - config.ai.entropy_relief
+        } else {
+            min
+        };
+        if candidate.entropy < min {
+            return Err(format!(
+                "entropy {:.2} below the rule's floor {min}{ai_note}",
+                candidate.entropy
+            ));
+        }
     }
     if rule.spec.catch_all && is_char_literal(candidate, origin.path()) {
         return Err("single-quoted text is a character literal in this language".into());
@@ -50,6 +78,15 @@ pub fn triage(
         present_at_head: None,
         also_in: Vec::new(),
         existing: false,
+        ai,
+        ai_policy: strict,
+        exposure: match origin {
+            Origin::File { path } => config
+                .exposure
+                .as_ref()
+                .and_then(|c| c.of(std::path::Path::new(path))),
+            _ => None,
+        },
     })
 }
 

@@ -32,6 +32,9 @@ fn finding(rule_id: &str, path: &str, line: usize, secret: &str, show: bool) -> 
         present_at_head: None,
         also_in: Vec::new(),
         existing: false,
+        ai: None,
+        ai_policy: false,
+        exposure: None,
     }
 }
 

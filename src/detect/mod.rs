@@ -75,6 +75,9 @@ pub struct Detection {
 pub struct DetectOptions {
     /// Keep rejected matches in [`Detection::dropped`].
     pub keep_dropped: bool,
+    /// Bits per byte taken off every entropy floor, so that triage can apply the stricter AI
+    /// policy (the full floor still applies to everything else, in triage).
+    pub entropy_relief: f64,
 }
 
 /// Reusable per-thread buffers.
@@ -180,8 +183,9 @@ impl Detector {
                         .map_or(whole.clone(), |s| s.range());
                     if !secret_span.is_empty() {
                         let secret = &bytes[secret_span.clone()];
-                        let verdict = judge(rule, &bytes[whole.clone()], secret)
-                            .and_then(|e| self.not_owned(rule, secret).map(|()| e));
+                        let verdict =
+                            judge(rule, &bytes[whole.clone()], secret, opts.entropy_relief)
+                                .and_then(|e| self.not_owned(rule, secret).map(|()| e));
                         match verdict {
                             Ok(entropy) => raw.push((index, whole.clone(), secret_span, entropy)),
                             Err(reason) if opts.keep_dropped => out.dropped.push(Dropped {
@@ -318,7 +322,7 @@ fn windows(hits: &[Range<usize>], reach: Option<usize>, len: usize, out: &mut Ve
 }
 
 /// Applies a rule's filters to one match; the entropy on success, the reason on rejection.
-fn judge(rule: &Rule, whole: &[u8], secret: &[u8]) -> Result<f64, String> {
+fn judge(rule: &Rule, whole: &[u8], secret: &[u8], relief: f64) -> Result<f64, String> {
     let spec = &rule.spec;
     let lower = whole.to_ascii_lowercase();
     if !spec
@@ -343,7 +347,7 @@ fn judge(rule: &Rule, whole: &[u8], secret: &[u8]) -> Result<f64, String> {
         }
     }
     let e = entropy::shannon(secret);
-    if let Some(floor) = spec.min_entropy {
+    if let Some(floor) = spec.min_entropy.map(|f| f - relief) {
         if e < floor {
             return Err(format!("entropy {e:.2} below the rule's floor {floor}"));
         }
@@ -487,7 +491,10 @@ examples.negative = ["zzval = x"]
         let text = "ZZVAL = acme_Qm7vT2pLx9RkZ4nB\n";
         let out = d.detect(
             text.as_bytes(),
-            DetectOptions { keep_dropped: true },
+            DetectOptions {
+                keep_dropped: true,
+                ..DetectOptions::default()
+            },
             &mut Scratch::default(),
         );
         let ids: Vec<&str> = out.candidates.iter().map(|c| d.rule(c.rule).id()).collect();
@@ -500,7 +507,10 @@ examples.negative = ["zzval = x"]
         let d = detector(RULES);
         let out = d.detect(
             b"acme_aaaaaaaaaaaaaaaa acme_EXAMPLEEXAMPLE12",
-            DetectOptions { keep_dropped: true },
+            DetectOptions {
+                keep_dropped: true,
+                ..DetectOptions::default()
+            },
             &mut Scratch::default(),
         );
         assert!(out.candidates.is_empty());

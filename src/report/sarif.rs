@@ -206,6 +206,13 @@ fn result(f: &Finding, rule_index: usize) -> sarif::Result {
     props.insert("severity".to_string(), json!(f.severity.as_str()));
     props.insert("fingerprint".to_string(), json!(f.fingerprint.0));
     props.insert("secret".to_string(), json!(f.secret.display()));
+    if let Some(ai) = &f.ai {
+        props.insert("ai".to_string(), json!(ai));
+        props.insert("aiPolicy".to_string(), json!(f.ai_policy));
+    }
+    if let Some(e) = &f.exposure {
+        props.insert("agentExposure".to_string(), json!(e));
+    }
     sarif::Result::builder()
         .rule_id(f.rule_id.clone())
         .rule_index(rule_index as i64)

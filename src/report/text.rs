@@ -53,9 +53,13 @@ pub fn render(
 
 fn block(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
     let loc = &f.location;
+    let ai_mark =
+        f.ai.as_ref()
+            .map(|t| format!("  {}", p.wrap("35", &format!("[AI: {}]", t.tool))))
+            .unwrap_or_default();
     writeln!(
         out,
-        "{}:{}:{}  {}  {}",
+        "{}:{}:{}  {}  {}{ai_mark}",
         p.wrap("1", &f.path),
         loc.line,
         loc.column,
@@ -94,6 +98,38 @@ fn block(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
             out,
             "  also in {} other place(s) in history",
             f.also_in.len()
+        )?;
+    }
+    if let Some(t) = &f.ai {
+        writeln!(
+            out,
+            "  AI-authored ({} confidence): {}{}",
+            t.confidence.as_str(),
+            t.evidence,
+            if f.ai_policy {
+                "; stricter AI thresholds applied"
+            } else {
+                ""
+            }
+        )?;
+    }
+    if let Some(e) = &f.exposure {
+        if !e.readable_by.is_empty() {
+            writeln!(
+                out,
+                "  AI agents' file tools would read this file: {}",
+                e.readable_by.join(", ")
+            )?;
+        }
+        if !e.excluded_for.is_empty() {
+            writeln!(out, "  excluded for: {}", e.excluded_for.join(", "))?;
+        }
+        if !e.suggestions.is_empty() {
+            writeln!(out, "  to exclude it: {}", e.suggestions.join("; "))?;
+        }
+        writeln!(
+            out,
+            "  (exclusions are not a security boundary: shell tools still read the file; rotate the secret and remove it)"
         )?;
     }
     if f.existing {
@@ -177,6 +213,27 @@ fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
             .collect();
         format!(", skipped {skipped} ({})", parts.join(", "))
     };
+    if let Some(ai) = &s.ai {
+        let rate = |r: Option<f64>| r.map_or_else(|| "-".to_string(), |r| format!("{r}"));
+        let tools: Vec<String> = ai
+            .by_tool
+            .iter()
+            .map(|(tool, t)| format!("{tool} {} commits, {} findings", t.commits, t.findings))
+            .collect();
+        writeln!(
+            status,
+            "leakhound: AI-tagged commits {} of {}; findings per 1,000 commits: AI-tagged {}, others {}{}",
+            ai.commits_ai,
+            ai.commits_ai + ai.commits_other,
+            rate(ai.per_1000_ai),
+            rate(ai.per_1000_other),
+            if tools.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", tools.join("; "))
+            }
+        )?;
+    }
     writeln!(
         status,
         "leakhound: {findings}; scanned {}{} {}{} ({}){skipped} with {} rules in {:.0?}",

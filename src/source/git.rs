@@ -202,7 +202,11 @@ fn bound_pack_mappings() {
 }
 
 /// Walks the selected history of the repository at `path`.
-pub fn walk_history(path: &Path, selection: &Selection) -> Result<History, SourceError> {
+pub fn walk_history(
+    path: &Path,
+    selection: &Selection,
+    observe: &mut dyn FnMut(&CommitInfo),
+) -> Result<History, SourceError> {
     let repo = open(path)?;
     let mut out = History::default();
     if repo.is_shallow() {
@@ -325,6 +329,7 @@ pub fn walk_history(path: &Path, selection: &Selection) -> Result<History, Sourc
         };
         out.commits += 1;
         let info = Arc::new(commit_info(&commit));
+        observe(&info);
         let Ok(tree) = commit.tree() else {
             out.notes.push(format!("commit {id}: tree is missing"));
             continue;
@@ -388,6 +393,41 @@ fn is_partial_clone(repo: &Repository) -> bool {
 
 fn resolve(repo: &Repository, rev: &str) -> Result<Oid, git2::Error> {
     repo.revparse_single(rev)?.peel_to_commit().map(|c| c.id())
+}
+
+/// Calls `observe` for every commit reachable from every ref (or from `branch`), without
+/// reading trees: for listing AI-tagged commits. Returns the number of commits.
+pub fn for_each_commit(
+    path: &Path,
+    branch: Option<&str>,
+    observe: &mut dyn FnMut(&CommitInfo),
+) -> Result<usize, SourceError> {
+    let repo = open(path)?;
+    let mut walk = repo.revwalk().map_err(|e| git_err(path, e))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+        .map_err(|e| git_err(path, e))?;
+    match branch {
+        Some(rev) => {
+            let c = resolve(&repo, rev).map_err(|e| git_err(path, e))?;
+            walk.push(c).map_err(|e| git_err(path, e))?;
+        }
+        None => {
+            for r in repo.references().map_err(|e| git_err(path, e))?.flatten() {
+                if let Ok(c) = r.peel_to_commit() {
+                    walk.push(c.id()).map_err(|e| git_err(path, e))?;
+                }
+            }
+        }
+    }
+    let mut n = 0;
+    for id in walk {
+        let id = id.map_err(|e| git_err(path, e))?;
+        if let Ok(commit) = repo.find_commit(id) {
+            observe(&commit_info(&commit));
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Hides from `walk` the commits of every ref for which `hide(ref name, commit)` holds;
