@@ -35,7 +35,8 @@ HIGH_ADDRESSES = [
     "amazon-q-developer[bot]@users.noreply.github.com",
     "sweep-ai[bot]@users.noreply.github.com",
 ]
-HIGH_TRAILER_KEYS = ["claude-session", "agent-logs-url", "assisted-by"]
+# Assisted-by also credits people (curl, git/git), so it is not in the independent list.
+HIGH_TRAILER_KEYS = ["claude-session", "agent-logs-url"]
 HIGH_BODY = ["generated with [claude code](", "generated with [devin]("]
 
 SEP, END = "\x1f", "\x1e"

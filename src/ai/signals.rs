@@ -563,9 +563,9 @@ mod tests {
     #[test]
     fn tool_can_come_from_the_value() {
         let s = Signals::builtin().expect("builtin");
-        let msg = "x\n\nAssisted-by: gemini-cli\n";
+        let msg = "x\n\nAssisted-by: Kiro:some-model-1\n";
         let t = message_trailers(msg);
-        assert_eq!(s.classify(facts(msg, &t)).expect("tag").tool, "gemini-cli");
+        assert_eq!(s.classify(facts(msg, &t)).expect("tag").tool, "Kiro");
     }
 
     #[test]
