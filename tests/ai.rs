@@ -403,3 +403,42 @@ fn config_errors_name_file_line_and_column() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("low signals"));
 }
+
+#[test]
+fn the_signal_table_is_extended_from_the_config_and_tags_reach_sarif() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let repo = Repository::init(dir.path()).expect("init");
+    let token = format!("TOKEN={}\n", github_token(91));
+    commit(
+        &repo,
+        &example("Nightly refresh", Some("Acme Agent <agent-bot@acme.test>")),
+        &[("ci.env", &token)],
+        1_700_000_000,
+    );
+    let out = leakhound(dir.path(), &["git", "--format", "json"], &[]);
+    assert!(
+        json(&out)["findings"][0].get("ai").is_none(),
+        "not a known agent yet"
+    );
+
+    std::fs::write(
+        dir.path().join("leakhound.toml"),
+        "[[ai.signal]]\nid = \"acme.agent\"\ntool = \"Acme agent\"\nconfidence = \"high\"\nfield = \"identity\"\nemail = '^agent-bot@acme\\.test$'\n",
+    )
+    .expect("config");
+    let out = leakhound(dir.path(), &["git", "--format", "json"], &[]);
+    let v = json(&out);
+    assert_eq!(v["findings"][0]["ai"]["tool"], "Acme agent", "{v:#}");
+    let out = leakhound(dir.path(), &["git", "--format", "sarif"], &[]);
+    let sarif = json(&out);
+    let props = &sarif["runs"][0]["results"][0]["properties"];
+    assert_eq!(props["ai"]["signal"], "acme.agent", "{props:#}");
+    assert_eq!(props["aiPolicy"], true);
+
+    let out = leakhound(dir.path(), &["ai", "commits"], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Acme agent") && text.contains("agent-bot@acme.test"),
+        "{text}"
+    );
+}

@@ -3,6 +3,8 @@
 //! says so loudly, and under `CI=true` it fails.
 #![allow(clippy::print_stderr)] // the missing-schema warning must be loud
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -180,5 +182,47 @@ fn never_contains_a_raw_secret() {
     let sarif = scan(&["fixtures/demo"]).to_string();
     for s in &secrets {
         assert!(!sarif.contains(s.as_str()), "SARIF leaks a secret");
+    }
+}
+
+#[test]
+fn history_sarif_validates_and_carries_commit_and_ai_facts() {
+    let mut r = support::TestRepo::new();
+    let token = support::github_token(61);
+    r.commit_file(
+        "deploy/ci env.txt",
+        &format!("TOKEN={token}\n"),
+        ("Dev Human", "dev@corp.test"),
+        "Add CI\n\nCo-Authored-By: Claude <noreply@anthropic.com>\n",
+    );
+    r.commit_file(
+        "deploy/ci env.txt",
+        "TOKEN=\n",
+        ("Dev Human", "dev@corp.test"),
+        "Remove token",
+    );
+    let out = leakhound()
+        .args(["git", "--format", "sarif"])
+        .current_dir(r.path())
+        .output()
+        .expect("leakhound runs");
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("SARIF is JSON");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains(&token), "the raw secret never appears");
+    let res = &doc["runs"][0]["results"][0];
+    assert_eq!(
+        res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "deploy/ci%20env.txt"
+    );
+    assert!(res["partialFingerprints"]["leakhound/v1"].is_string());
+    assert_eq!(res["properties"]["ai"]["tool"], "Claude Code");
+    assert_eq!(res["properties"]["presentAtHead"], false);
+    assert!(res["properties"]["commit"]["subject"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("Add CI")));
+    if let Some(v) = validator() {
+        let errors = schema_errors(&v, &doc);
+        assert!(errors.is_empty(), "{errors:#?}");
     }
 }

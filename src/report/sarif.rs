@@ -206,6 +206,20 @@ fn result(f: &Finding, rule_index: usize) -> sarif::Result {
     props.insert("severity".to_string(), json!(f.severity.as_str()));
     props.insert("fingerprint".to_string(), json!(f.fingerprint.0));
     props.insert("secret".to_string(), json!(f.secret.display()));
+    if let Some(c) = &f.commit {
+        props.insert(
+            "commit".to_string(),
+            json!({
+                "id": c.id,
+                "author": format!("{} <{}>", c.author_name, c.author_email),
+                "authorTime": c.author_time,
+                "subject": c.subject,
+            }),
+        );
+    }
+    if let Some(at_head) = f.present_at_head {
+        props.insert("presentAtHead".to_string(), json!(at_head));
+    }
     if let Some(ai) = &f.ai {
         props.insert("ai".to_string(), json!(ai));
         props.insert("aiPolicy".to_string(), json!(f.ai_policy));
