@@ -9,14 +9,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use leakhound::ai::exposure::Checkout;
 use leakhound::ai::{session, AiMode};
-use leakhound::config::{
-    parse_size, repo_top, Config, FileConfig, Thresholds, DEFAULT_MAX_FILE_SIZE,
-};
+use leakhound::baseline::{self, Baseline};
+use leakhound::config::{parse_size, repo_top, Config, FileConfig, DEFAULT_MAX_FILE_SIZE};
 use leakhound::detect::Detector;
 use leakhound::report::{self, Format, RenderOptions};
 use leakhound::rules::{Precision, RuleSet, Severity};
 use leakhound::source::git::Selection;
-use leakhound::{lint, scan};
+use leakhound::{import, lint, scan};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -49,6 +48,84 @@ enum Command {
     /// AI coding agents: which commits they wrote, which files they can read.
     #[command(subcommand)]
     Ai(AiCommand),
+    /// Accepted findings: create, prune.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// The configuration: show the effective one, import a gitleaks config.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write a commented starter leakhound.toml.
+    Init {
+        /// Where (a directory or a file name).
+        #[arg(default_value = "leakhound.toml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BaselineCommand {
+    /// Scan and write every finding as an accepted entry (sorted, no line numbers or
+    /// timestamps). Expiry dates and notes of entries already in the file are kept.
+    Create {
+        /// Files or directories to scan, or with --history the repository.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Scan git history instead of the files.
+        #[arg(long)]
+        history: bool,
+        /// The baseline file.
+        #[arg(short, long, value_name = "FILE", default_value = "leakhound.baseline")]
+        output: PathBuf,
+        /// Key entries by path too (a moved secret then counts as new).
+        #[arg(long)]
+        with_paths: bool,
+        /// Expiry date for new entries (YYYY-MM-DD): rotate before it.
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        /// Config file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Drop entries that a scan no longer finds.
+    Prune {
+        /// The baseline file.
+        file: PathBuf,
+        /// Files or directories to scan, or with --history the repository.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Scan git history instead of the files.
+        #[arg(long)]
+        history: bool,
+        /// Config file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration for a scan of PATH (defaults, config file, its
+    /// allowlists, rules added, disabled and overridden) as TOML.
+    Show {
+        /// Where the scan would run.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Config file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Translate a gitleaks or betterleaks config (`.gitleaks.toml`) into leakhound.toml
+    /// form; rules that do not translate are listed with the reason.
+    Import {
+        /// The gitleaks config.
+        file: PathBuf,
+        /// Write the result here instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,15 +257,15 @@ struct CommonArgs {
     /// Print secrets in full (redacted by default in every format).
     #[arg(long)]
     show_secrets: bool,
-    /// Skip files (and blobs) larger than this (K, M, G suffixes).
-    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = parse_size)]
-    max_file_size: u64,
+    /// Skip files (and blobs) larger than this (K, M, G suffixes) [default: 10M].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_file_size: Option<u64>,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     threads: Option<usize>,
-    /// Exit 1 only for findings at or above this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = parse_severity)]
-    fail_on: Severity,
+    /// Exit 1 only for findings at or above this severity [default: low].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    fail_on: Option<Severity>,
     /// Also report low-precision (generic, noisy) rules.
     #[arg(long)]
     all_rules: bool,
@@ -201,9 +278,13 @@ struct CommonArgs {
     /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always, never.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
-    /// Config file (default: leakhound.toml or .leakhound.toml at the repository root).
+    /// Config file (default: leakhound.toml or .leakhound.toml at the repository root; else
+    /// a .gitleaks.toml or .betterleaks.toml there, translated).
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Accepted findings (`leakhound baseline create`); overrides `baseline` in the config.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
     /// The stricter policy for AI-written work: auto (AI-tagged commits, agent sessions,
     /// messages with AI trailers), strict (everything), off. Overrides `[ai] mode`.
     #[arg(long, value_enum, value_name = "MODE")]
@@ -250,6 +331,34 @@ pub fn run(cli: Cli) -> Result<u8> {
             config,
         }) => ai_commits(&repo, branch.as_deref(), low, format, config.as_deref()),
         Command::Ai(AiCommand::Agents { path }) => ai_agents(&path),
+        Command::Baseline(BaselineCommand::Create {
+            paths,
+            history,
+            output,
+            with_paths,
+            expires,
+            config,
+        }) => baseline_create(
+            &paths,
+            history,
+            &output,
+            with_paths,
+            expires.as_deref(),
+            config,
+        ),
+        Command::Baseline(BaselineCommand::Prune {
+            file,
+            paths,
+            history,
+            config,
+        }) => baseline_prune(&file, &paths, history, config),
+        Command::Config(ConfigCommand::Show { path, config }) => {
+            config_show(&path, config.as_deref())
+        }
+        Command::Config(ConfigCommand::Import { file, output }) => {
+            config_import(&file, output.as_deref())
+        }
+        Command::Init { path, force } => init(&path, force),
     }
 }
 
@@ -288,44 +397,118 @@ fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The config for a scan rooted at `root`: flags, then the config file, then `--ai`.
-fn config(c: &CommonArgs, no_ignore: bool, follow: bool, root: &Path) -> Result<Config> {
-    let mut config = flag_config(c, no_ignore, follow)?;
-    if let Some(path) = FileConfig::find(c.config.as_deref(), root) {
-        let file = FileConfig::load(&path)?;
-        file.apply(&mut config, &path.display().to_string())?;
+/// Everything a scan needs besides its input: config, rules, baseline.
+struct Setup {
+    config: Config,
+    detector: Detector,
+    baseline: Option<Baseline>,
+}
+
+/// Defaults, then the config file (or a translated gitleaks config), then command-line
+/// flags, for a scan rooted at `root`.
+fn setup(c: &CommonArgs, no_ignore: bool, follow: bool, root: &Path) -> Result<Setup> {
+    if c.threads == Some(0) {
+        bail!("--threads must be at least 1");
+    }
+    let mut config = Config {
+        no_ignore,
+        follow_symlinks: follow,
+        threads: c.threads,
+        show_secrets: c.show_secrets,
+        keep_dropped: c.explain_suppressed,
+        ..Config::default()
+    };
+    let (file, origin) = load_config_file(c.config.as_deref(), root)?;
+    file.apply(&mut config, &origin)?;
+    if let Some(v) = c.fail_on {
+        config.thresholds.fail_on = v;
+    }
+    if c.all_rules {
+        config.thresholds.min_precision = Precision::Low;
+    }
+    if let Some(v) = c.max_file_size {
+        config.max_file_size = if v == 0 { DEFAULT_MAX_FILE_SIZE } else { v };
     }
     if let Some(mode) = c.ai {
         config.ai.mode = mode.into();
     }
-    Ok(config)
+    let mut rules = file.rule_set(&origin)?;
+    for path in rule_files(&c.extra_rules)? {
+        for rule in RuleSet::load_file(&path)? {
+            rules.push(rule)?;
+        }
+    }
+    let baseline_path = c.baseline.clone().or_else(|| {
+        file.baseline.as_ref().map(|b| {
+            Path::new(&origin)
+                .parent()
+                .map_or_else(|| b.clone(), |dir| dir.join(b))
+        })
+    });
+    let baseline = baseline_path.map(|p| Baseline::load(&p)).transpose()?;
+    Ok(Setup {
+        config,
+        detector: Detector::new(rules),
+        baseline,
+    })
 }
 
-fn flag_config(c: &CommonArgs, no_ignore: bool, follow: bool) -> Result<Config> {
-    if c.threads == Some(0) {
-        bail!("--threads must be at least 1");
-    }
-    Ok(Config {
-        no_ignore,
-        follow_symlinks: follow,
-        max_file_size: if c.max_file_size == 0 {
-            DEFAULT_MAX_FILE_SIZE
+/// The config file that applies, parsed: `--config`, else `leakhound.toml` /
+/// `.leakhound.toml` at the repository top, else a `.gitleaks.toml` / `.betterleaks.toml`
+/// there (translated, with a notice), else defaults. A `.gitleaksignore` at the top is
+/// honoured too.
+fn load_config_file(explicit: Option<&Path>, root: &Path) -> Result<(FileConfig, String)> {
+    let top = repo_top(root).unwrap_or_else(|| {
+        if root.is_dir() {
+            root.to_path_buf()
         } else {
-            c.max_file_size
+            root.parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        }
+    });
+    let mut stderr = io::stderr();
+    let (mut file, origin) = match FileConfig::find(explicit, root) {
+        Some(path) if is_gitleaks_config(&path) => import_config(&path, &mut stderr)?,
+        Some(path) => (FileConfig::load(&path)?, path.display().to_string()),
+        None => match [".gitleaks.toml", ".betterleaks.toml"]
+            .iter()
+            .map(|n| top.join(n))
+            .find(|p| p.is_file())
+        {
+            Some(path) => import_config(&path, &mut stderr)?,
+            None => (FileConfig::default(), "defaults".to_string()),
         },
-        threads: c.threads,
-        show_secrets: c.show_secrets,
-        keep_dropped: c.explain_suppressed,
-        thresholds: Thresholds {
-            fail_on: c.fail_on,
-            min_precision: if c.all_rules {
-                Precision::Low
-            } else {
-                Precision::Medium
-            },
-        },
-        ..Config::default()
-    })
+    };
+    let ignore = top.join(".gitleaksignore");
+    if ignore.is_file() {
+        let text = std::fs::read_to_string(&ignore)
+            .with_context(|| format!("{}: cannot read", ignore.display()))?;
+        file.ignored_locations.extend(import::gitleaksignore(
+            &text,
+            &ignore.display().to_string(),
+        )?);
+    }
+    Ok((file, origin))
+}
+
+fn is_gitleaks_config(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.contains("gitleaks") || n.contains("betterleaks"))
+}
+
+fn import_config(path: &Path, status: &mut dyn Write) -> Result<(FileConfig, String)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read the config file", path.display()))?;
+    let origin = path.display().to_string();
+    let imp = import::gitleaks(&text, &origin)?;
+    writeln!(
+        status,
+        "leakhound: reading {origin} as a gitleaks config: {} rules translated, {} not (`leakhound config import {origin}` lists them)",
+        imp.rules_translated,
+        imp.rules_skipped.len()
+    )?;
+    Ok((imp.config, origin))
 }
 
 fn run_scan(a: ScanArgs) -> Result<u8> {
@@ -335,7 +518,11 @@ fn run_scan(a: ScanArgs) -> Result<u8> {
     } else {
         a.paths[0].as_path()
     };
-    let mut config = config(&a.common, a.no_ignore, a.follow, root)?;
+    let Setup {
+        mut config,
+        detector,
+        baseline,
+    } = setup(&a.common, a.no_ignore, a.follow, root)?;
     config.session = session::from_env(&config.signals, env_var);
     if !stdin {
         let top = repo_top(root).unwrap_or_else(|| {
@@ -351,8 +538,7 @@ fn run_scan(a: ScanArgs) -> Result<u8> {
             config.exposure = Some(Arc::new(checkout));
         }
     }
-    let detector = Detector::new(load_rules(&a.common.extra_rules)?);
-    let outcome = if stdin {
+    let mut outcome = if stdin {
         let mut bytes = Vec::new();
         io::stdin()
             .read_to_end(&mut bytes)
@@ -361,11 +547,18 @@ fn run_scan(a: ScanArgs) -> Result<u8> {
     } else {
         scan::scan_paths(&a.paths, &detector, &config)?
     };
+    if let Some(b) = &baseline {
+        baseline::apply(&mut outcome, b, &baseline::today(), config.keep_dropped);
+    }
     report(&outcome, &detector, &a.common, &config, false)
 }
 
 fn run_git(a: GitArgs) -> Result<u8> {
-    let mut config = config(&a.common, false, false, &a.repo)?;
+    let Setup {
+        mut config,
+        detector,
+        baseline,
+    } = setup(&a.common, false, false, &a.repo)?;
     if let Some(msg) = &a.commit_msg {
         let tag =
             session::from_message(&config.signals, msg, env_var).map_err(anyhow::Error::msg)?;
@@ -378,8 +571,7 @@ fn run_git(a: GitArgs) -> Result<u8> {
     } else if a.staged {
         config.session = session::from_env(&config.signals, env_var);
     }
-    let detector = Detector::new(load_rules(&a.common.extra_rules)?);
-    let outcome = if a.staged || a.commit_msg.is_some() {
+    let mut outcome = if a.staged || a.commit_msg.is_some() {
         scan::scan_staged(&a.repo, &detector, &config)?
     } else {
         let selection = match (&a.branch, &a.range, &a.since_commit) {
@@ -416,6 +608,9 @@ fn run_git(a: GitArgs) -> Result<u8> {
         }
         outcome
     };
+    if let Some(b) = &baseline {
+        baseline::apply(&mut outcome, b, &baseline::today(), config.keep_dropped);
+    }
     report(&outcome, &detector, &a.common, &config, true)
 }
 
@@ -714,5 +909,228 @@ fn ai_agents(path: &Path) -> Result<u8> {
         writeln!(io::stderr(), "leakhound: {p}")?;
     }
     out.flush()?;
+    Ok(0)
+}
+
+/// A scan for baseline commands: every finding, no baseline applied.
+fn scan_for_baseline(
+    paths: &[PathBuf],
+    history: bool,
+    config_file: Option<PathBuf>,
+) -> Result<scan::ScanOutcome> {
+    let common = CommonArgs {
+        format: OutputFormat::Text,
+        output: None,
+        show_secrets: false,
+        max_file_size: None,
+        threads: None,
+        fail_on: None,
+        all_rules: false,
+        explain_suppressed: false,
+        extra_rules: Vec::new(),
+        color: Color::Never,
+        config: config_file,
+        baseline: None,
+        ai: None,
+    };
+    let root = paths.first().map_or(Path::new("."), PathBuf::as_path);
+    let Setup {
+        config, detector, ..
+    } = setup(&common, false, false, root)?;
+    Ok(if history {
+        scan::scan_history(root, &Selection::All, &detector, &config, None)?
+    } else {
+        scan::scan_paths(paths, &detector, &config)?
+    })
+}
+
+fn baseline_create(
+    paths: &[PathBuf],
+    history: bool,
+    output: &Path,
+    with_paths: bool,
+    expires: Option<&str>,
+    config_file: Option<PathBuf>,
+) -> Result<u8> {
+    if let Some(d) = expires {
+        if !baseline::valid_date(d) {
+            bail!("--expires {d}: write the date as YYYY-MM-DD");
+        }
+    }
+    let previous = if output.is_file() {
+        Some(Baseline::load(output)?)
+    } else {
+        None
+    };
+    let outcome = scan_for_baseline(paths, history, config_file)?;
+    let text = baseline::render(&outcome.findings, previous.as_ref(), with_paths, expires);
+    std::fs::write(output, &text).with_context(|| format!("{}: cannot write", output.display()))?;
+    let n = text.lines().filter(|l| !l.starts_with('#')).count();
+    writeln!(
+        io::stderr(),
+        "leakhound: {n} accepted finding(s) written to {} (from {} finding(s))",
+        output.display(),
+        outcome.findings.len()
+    )?;
+    Ok(0)
+}
+
+fn baseline_prune(
+    file: &Path,
+    paths: &[PathBuf],
+    history: bool,
+    config_file: Option<PathBuf>,
+) -> Result<u8> {
+    let old = Baseline::load(file)?;
+    let outcome = scan_for_baseline(paths, history, config_file)?;
+    let found: std::collections::HashSet<(&str, &str)> = outcome
+        .findings
+        .iter()
+        .map(|f| (f.fingerprint.0.as_str(), f.rule_id.as_str()))
+        .collect();
+    let kept: Vec<&leakhound::baseline::Entry> = old
+        .entries
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| found.contains(&(e.fingerprint.as_str(), e.rule_id.as_str())))
+        .collect();
+    let text = baseline::render_entries(kept.iter().copied());
+    std::fs::write(file, text).with_context(|| format!("{}: cannot write", file.display()))?;
+    writeln!(
+        io::stderr(),
+        "leakhound: kept {} of {} baseline entries; {} no longer found were dropped",
+        kept.len(),
+        old.entries.len(),
+        old.entries.len() - kept.len()
+    )?;
+    Ok(0)
+}
+
+#[derive(serde::Serialize)]
+struct Shown<'a> {
+    baseline: Option<&'a PathBuf>,
+    scan: ShownScan,
+    rules: ShownRules<'a>,
+    ai: &'a leakhound::ai::AiPolicy,
+    allowlist: Vec<leakhound::allow::AllowSpec>,
+}
+
+#[derive(serde::Serialize)]
+struct ShownScan {
+    fail_on: &'static str,
+    all_rules: bool,
+    max_file_size: u64,
+    markers: bool,
+}
+
+#[derive(serde::Serialize)]
+struct ShownRules<'a> {
+    active: usize,
+    added: Vec<&'a str>,
+    disable: &'a [String],
+    #[serde(rename = "override")]
+    overrides: &'a std::collections::BTreeMap<String, leakhound::config::RuleOverride>,
+}
+
+fn config_show(path: &Path, explicit: Option<&Path>) -> Result<u8> {
+    let (file, origin) = load_config_file(explicit, path)?;
+    let mut config = Config::default();
+    file.apply(&mut config, &origin)?;
+    let rules = file.rule_set(&origin)?;
+    let mut allowlist = if file.default_allowlist == Some(false) {
+        Vec::new()
+    } else {
+        leakhound::allow::defaults()
+    };
+    allowlist.extend(file.allowlist.iter().cloned());
+    let shown = Shown {
+        baseline: file.baseline.as_ref(),
+        scan: ShownScan {
+            fail_on: config.thresholds.fail_on.as_str(),
+            all_rules: config.thresholds.min_precision == Precision::Low,
+            max_file_size: config.max_file_size,
+            markers: config.markers,
+        },
+        rules: ShownRules {
+            active: rules.len(),
+            added: file.rule.iter().map(|r| r.id.as_str()).collect(),
+            disable: &file.rules.disable,
+            overrides: &file.rules.overrides,
+        },
+        ai: &config.ai,
+        allowlist,
+    };
+    let mut out = io::stdout().lock();
+    writeln!(out, "# effective configuration (from {origin})")?;
+    write!(out, "{}", toml::to_string(&shown)?)?;
+    Ok(0)
+}
+
+fn config_import(file: &Path, output: Option<&Path>) -> Result<u8> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("{}: cannot read", file.display()))?;
+    let origin = file.display().to_string();
+    let imp = import::gitleaks(&text, &origin)?;
+    let mut body = format!(
+        "# Translated from {origin} by `leakhound config import`: {} rule(s) translated, {} not.\n",
+        imp.rules_translated,
+        imp.rules_skipped.len()
+    );
+    for (id, why) in &imp.rules_skipped {
+        body.push_str(&format!("# not translated: {id}: {why}\n"));
+    }
+    for n in &imp.notes {
+        body.push_str(&format!("# note: {n}\n"));
+    }
+    if imp.config.builtin_rules == Some(false) {
+        body.push_str(
+            "# The gitleaks config replaced gitleaks' default rules. leakhound's built-in rules stay on\n# when this file is used as leakhound.toml; switch some off with [rules] disable = [...].\n",
+        );
+    }
+    body.push_str(&toml::to_string(&imp.config)?);
+    match output {
+        Some(p) => {
+            std::fs::write(p, &body).with_context(|| format!("{}: cannot write", p.display()))?
+        }
+        None => io::stdout().lock().write_all(body.as_bytes())?,
+    }
+    let mut err = io::stderr();
+    writeln!(
+        err,
+        "leakhound: {} rule(s) translated, {} not translatable{}",
+        imp.rules_translated,
+        imp.rules_skipped.len(),
+        if imp.rules_skipped.is_empty() {
+            ""
+        } else {
+            ":"
+        }
+    )?;
+    for (id, why) in &imp.rules_skipped {
+        writeln!(err, "  {id}: {why}")?;
+    }
+    for n in &imp.notes {
+        writeln!(err, "  note: {n}")?;
+    }
+    Ok(0)
+}
+
+const STARTER: &str = include_str!("starter.toml");
+
+fn init(path: &Path, force: bool) -> Result<u8> {
+    let target = if path.is_dir() {
+        path.join("leakhound.toml")
+    } else {
+        path.to_path_buf()
+    };
+    if target.exists() && !force {
+        bail!(
+            "{}: already exists (use --force to overwrite)",
+            target.display()
+        );
+    }
+    std::fs::write(&target, STARTER)
+        .with_context(|| format!("{}: cannot write", target.display()))?;
+    writeln!(io::stderr(), "leakhound: wrote {}", target.display())?;
     Ok(0)
 }

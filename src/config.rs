@@ -45,6 +45,14 @@ pub struct Config {
     /// AI entropy floor and triage decides per commit.
     #[serde(skip)]
     pub history: bool,
+    /// Allowlist entries (the shipped defaults plus the config's).
+    #[serde(skip)]
+    pub allow: Arc<crate::allow::Allowlist>,
+    /// Honour inline markers (`leakhound:allow`, `gitleaks:allow`, `pragma: allowlist secret`).
+    pub markers: bool,
+    /// `.gitleaksignore` entries: findings at (commit, path, line) are allowed.
+    #[serde(skip)]
+    pub ignored_locations: Arc<Vec<(Option<String>, String, usize)>>,
 }
 
 impl Config {
@@ -97,6 +105,12 @@ impl Default for Config {
             session: None,
             exposure: None,
             history: false,
+            allow: Arc::new(
+                crate::allow::Allowlist::compile(&crate::allow::defaults(), "builtin")
+                    .expect("the default allowlist is tested"),
+            ),
+            markers: true,
+            ignored_locations: Arc::default(),
         }
     }
 }
@@ -108,9 +122,86 @@ pub const CONFIG_NAMES: &[&str] = &["leakhound.toml", ".leakhound.toml"];
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
+    /// `baseline = "leakhound.baseline"`: accepted findings (relative to the config file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<PathBuf>,
+    /// `default_allowlist = false` drops the shipped allowlist (lock files, vendored code,
+    /// minified bundles, for generic rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_allowlist: Option<bool>,
+    /// `[scan]`: thresholds and switches (command-line flags win).
+    #[serde(default)]
+    pub scan: ScanSection,
+    /// `[rules]`: disable or override built-in rules by id.
+    #[serde(default)]
+    pub rules: RulesSection,
+    /// `[[rule]]`: rules added, same schema as the built-in rule files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule: Vec<crate::rules::RuleSpec>,
+    /// `[[allowlist]]`: findings that are fine (global, or per rule with `rules = [...]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowlist: Vec<crate::allow::AllowSpec>,
     /// `[ai]`: the AI policy and additions to the signal table.
     #[serde(default)]
     pub ai: AiSection,
+    /// Keep the built-in rules (false when a gitleaks config does not extend its defaults).
+    #[serde(skip)]
+    pub builtin_rules: Option<bool>,
+    /// `.gitleaksignore`-style suppressions: (commit, path, line).
+    #[serde(skip)]
+    pub ignored_locations: Vec<(Option<String>, String, usize)>,
+    /// The file's text, to point errors found after parsing at a line.
+    #[serde(skip)]
+    pub source: String,
+}
+
+/// `[scan]` of the config file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanSection {
+    /// Findings at or above this severity fail the run (`--fail-on` wins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_on: Option<Severity>,
+    /// Report low-precision rules too (`--all-rules` wins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_rules: Option<bool>,
+    /// Skip larger files and blobs, e.g. "10M".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_file_size: Option<String>,
+    /// Honour inline markers (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub markers: Option<bool>,
+}
+
+/// `[rules]` of the config file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesSection {
+    /// Rule ids (`*` wildcards allowed) to switch off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disable: Vec<String>,
+    /// Per rule id: values that replace the built-in ones.
+    #[serde(
+        default,
+        rename = "override",
+        skip_serializing_if = "std::collections::BTreeMap::is_empty"
+    )]
+    pub overrides: std::collections::BTreeMap<String, RuleOverride>,
+}
+
+/// `[rules.override."<id>"]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleOverride {
+    /// New severity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// New precision (`low` switches the rule off unless `--all-rules`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<Precision>,
+    /// New entropy floor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_entropy: Option<f64>,
 }
 
 /// `[ai]` of the config file.
@@ -155,7 +246,7 @@ impl FileConfig {
             at: path.display().to_string(),
             message: format!("cannot read the config file: {e}"),
         })?;
-        let cfg: FileConfig = toml::from_str(&text).map_err(|e| {
+        let mut cfg: FileConfig = toml::from_str(&text).map_err(|e| {
             let at = e
                 .span()
                 .map(|s| {
@@ -173,6 +264,7 @@ impl FileConfig {
                 ),
             }
         })?;
+        cfg.source = text;
         Ok(cfg)
     }
 
@@ -189,8 +281,41 @@ impl FileConfig {
             .find(|p| p.is_file())
     }
 
-    /// Applies the file to `config`: policy values, signal table additions.
+    /// Applies the file to `config`: scan settings, allowlists, policy values, signal table
+    /// additions. Rules are applied by [`FileConfig::rule_set`].
     pub fn apply(&self, config: &mut Config, origin: &str) -> Result<(), ConfigError> {
+        let at = |message: String| ConfigError {
+            at: origin.to_string(),
+            message,
+        };
+        if let Some(v) = self.scan.fail_on {
+            config.thresholds.fail_on = v;
+        }
+        if self.scan.all_rules == Some(true) {
+            config.thresholds.min_precision = Precision::Low;
+        }
+        if let Some(v) = &self.scan.max_file_size {
+            config.max_file_size =
+                parse_size(v).map_err(|e| at(format!("[scan] max_file_size: {e}")))?;
+        }
+        if let Some(v) = self.scan.markers {
+            config.markers = v;
+        }
+        if !self.ignored_locations.is_empty() {
+            config.ignored_locations = Arc::new(self.ignored_locations.clone());
+        }
+        let mut specs = if self.default_allowlist == Some(false) {
+            Vec::new()
+        } else {
+            crate::allow::defaults()
+        };
+        specs.extend(self.allowlist.iter().cloned());
+        config.allow = Arc::new(crate::allow::Allowlist::compile(&specs, "").map_err(
+            |message| ConfigError {
+                at: self.locate(origin, &message),
+                message: format!("{message} (fix the pattern or remove the entry)"),
+            },
+        )?);
         let f = &self.ai;
         let p = &mut config.ai;
         if let Some(v) = f.mode {
@@ -229,6 +354,92 @@ impl FileConfig {
             config.signals = Arc::new(signals);
         }
         Ok(())
+    }
+}
+
+impl FileConfig {
+    /// `origin:line` of the first line of the file that holds a quoted piece of `message`
+    /// (the offending pattern), else `origin`.
+    fn locate(&self, origin: &str, message: &str) -> String {
+        // The most specific quoted piece (the pattern) comes last.
+        let quoted: Vec<&str> = message.split('"').skip(1).step_by(2).collect();
+        for q in quoted.iter().rev().filter(|q| q.len() > 1) {
+            if let Some((i, _)) = self
+                .source
+                .lines()
+                .enumerate()
+                .find(|(_, l)| l.contains(*q))
+            {
+                return format!("{origin}:{}", i + 1);
+            }
+        }
+        origin.to_string()
+    }
+
+    /// The rules to run: built-in (unless a gitleaks config replaces them) minus
+    /// `[rules] disable`, with `[rules.override]` applied, plus `[[rule]]` and imported rules.
+    pub fn rule_set(&self, origin: &str) -> Result<crate::rules::RuleSet, ConfigError> {
+        use crate::rules::{Rule, RuleSet};
+        let err = |message: String| ConfigError {
+            at: origin.to_string(),
+            message,
+        };
+        let builtin = RuleSet::builtin().map_err(|e| err(e.to_string()))?;
+        for id in self.rules.overrides.keys() {
+            if builtin.get(id).is_none() {
+                return Err(ConfigError {
+                    at: self.locate(origin, &format!("\"{id}\"")),
+                    message: format!(
+                        "[rules.override.\"{id}\"]: no built-in rule has this id (`leakhound rules list` shows them)"
+                    ),
+                });
+            }
+        }
+        let mut set = RuleSet::default();
+        if self.builtin_rules != Some(false) {
+            for r in builtin.rules() {
+                if self
+                    .rules
+                    .disable
+                    .iter()
+                    .any(|g| crate::allow::glob_id(g, r.id()))
+                {
+                    continue;
+                }
+                let rule = match self.rules.overrides.get(r.id()) {
+                    None => Rule::new(r.spec.clone(), &r.origin),
+                    Some(o) => {
+                        let mut spec = r.spec.clone();
+                        if let Some(v) = o.severity {
+                            spec.severity = v;
+                        }
+                        if let Some(v) = o.precision {
+                            spec.precision = v;
+                        }
+                        if let Some(v) = o.min_entropy {
+                            spec.min_entropy = Some(v);
+                        }
+                        Rule::new(spec, &format!("{} (overridden in {origin})", r.origin))
+                    }
+                }
+                .map_err(|e| err(e.to_string()))?;
+                set.push(rule).map_err(|e| err(e.to_string()))?;
+            }
+        }
+        // Config rules need no examples (`leakhound rules check` lints the ones that have
+        // them); rules translated from gitleaks have none.
+        for spec in &self.rule {
+            let rule = Rule::imported(spec.clone(), origin).map_err(|e| ConfigError {
+                at: self.locate(origin, &format!("\"{}\"", spec.id)),
+                message: e.to_string(),
+            })?;
+            rule.compile_now().map_err(|e| ConfigError {
+                at: self.locate(origin, &format!("\"{}\"", spec.id)),
+                message: e.to_string(),
+            })?;
+            set.push(rule).map_err(|e| err(e.to_string()))?;
+        }
+        Ok(set)
     }
 }
 

@@ -65,6 +65,9 @@ pub struct Finding {
     /// Working tree: which AI agents' file tools would read this file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exposure: Option<FileExposure>,
+    /// The baseline accepted this finding until this date, which has passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_expired: Option<String>,
 }
 
 /// Another place a secret appears.

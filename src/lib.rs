@@ -24,9 +24,12 @@
 //! ```
 
 pub mod ai;
+pub mod allow;
+pub mod baseline;
 pub mod config;
 pub mod detect;
 pub mod finding;
+pub mod import;
 pub mod lint;
 pub mod report;
 pub mod rules;

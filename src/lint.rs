@@ -47,7 +47,7 @@ pub fn lint(rules: &RuleSet) -> Vec<Problem> {
                 continue;
             }
         };
-        if regex.secret_group.is_none() {
+        if regex.secret_group == crate::rules::SecretAt::Whole {
             problem("regex has no `secret` group".into());
         }
         match regex.reach {

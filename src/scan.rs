@@ -53,12 +53,19 @@ pub struct Stats {
     /// Commits walked (history scans only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commits: Option<usize>,
+    /// Findings a baseline accepted (not reported).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub baselined: usize,
     /// History scans: commits and findings, AI-tagged versus the rest, by agent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ai: Option<AiSummary>,
     /// Wall time (not serialised: it would make output nondeterministic).
     #[serde(skip)]
     pub elapsed: Duration,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Findings per 1,000 commits, for AI-tagged commits and for the rest.

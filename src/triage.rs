@@ -22,6 +22,11 @@ pub fn triage(
     origin: &Origin,
     config: &Config,
 ) -> Result<Finding, String> {
+    match rule.applies_to(origin.path()) {
+        Ok(true) => {}
+        Ok(false) => return Err("the path does not match the rule's `path` pattern".into()),
+        Err(e) => return Err(e),
+    }
     let ai = origin
         .commit()
         .and_then(|c| config.signals.classify(c.as_ref().into()))
@@ -60,6 +65,28 @@ pub fn triage(
     if rule.spec.catch_all && is_char_literal(candidate, origin.path()) {
         return Err("single-quoted text is a character literal in this language".into());
     }
+    if config.markers {
+        if let Some(why) = crate::allow::marker(candidate, rule.id()) {
+            return Err(why);
+        }
+    }
+    let commit_id = origin.commit().map(|c| c.id.as_str());
+    if config.ignored_locations.iter().any(|(c, p, l)| {
+        *l == candidate.location.line
+            && p == origin.path()
+            && c.as_ref()
+                .is_none_or(|c| commit_id.is_some_and(|id| id.starts_with(c.as_str())))
+    }) {
+        return Err(".gitleaksignore entry for this path and line".into());
+    }
+    if let Some(why) = config.allow.allows(crate::allow::Subject {
+        rule,
+        candidate,
+        path: origin.path(),
+        commit: commit_id,
+    }) {
+        return Err(why);
+    }
     let secret = String::from_utf8_lossy(&candidate.secret).into_owned();
     Ok(Finding {
         rule_id: rule.spec.id.clone(),
@@ -80,6 +107,7 @@ pub fn triage(
         existing: false,
         ai,
         ai_policy: strict,
+        baseline_expired: None,
         exposure: match origin {
             Origin::File { path } => config
                 .exposure
@@ -123,6 +151,9 @@ mod tests {
             location: TextLocation::default(),
             before: before.into(),
             after: after.into(),
+            line: format!("{before}s3cret!x{after}"),
+            prev_line: String::new(),
+            matched: "s3cret!x".into(),
         }
     }
 

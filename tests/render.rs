@@ -35,6 +35,7 @@ fn finding(rule_id: &str, path: &str, line: usize, secret: &str, show: bool) -> 
         ai: None,
         ai_policy: false,
         exposure: None,
+        baseline_expired: None,
     }
 }
 

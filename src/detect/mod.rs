@@ -30,7 +30,17 @@ pub struct Candidate {
     pub before: String,
     /// The text of the last line after the secret, at most [`CONTEXT`] bytes.
     pub after: String,
+    /// The whole line the secret starts on (at most [`LINE_MAX`] bytes), for allowlist
+    /// line patterns and inline markers.
+    pub line: String,
+    /// The line before it (at most [`LINE_MAX`] bytes), for next-line markers.
+    pub prev_line: String,
+    /// The whole regex match (at most [`LINE_MAX`] bytes), for allowlist match patterns.
+    pub matched: String,
 }
+
+/// How much of a line or match a candidate keeps for allowlists and markers.
+pub const LINE_MAX: usize = 4096;
 
 /// How much line context a candidate keeps on each side of the secret.
 pub const CONTEXT: usize = 60;
@@ -177,10 +187,7 @@ impl Detector {
                     compiled.regex.search_captures(&input, &mut caps);
                     let Some(whole) = caps.get_match() else { break };
                     let whole = whole.range();
-                    let secret_span = compiled
-                        .secret_group
-                        .and_then(|g| caps.get_group(g))
-                        .map_or(whole.clone(), |s| s.range());
+                    let secret_span = compiled.secret_span(&caps).unwrap_or(whole.clone());
                     if !secret_span.is_empty() {
                         let secret = &bytes[secret_span.clone()];
                         let verdict =
@@ -325,10 +332,11 @@ fn windows(hits: &[Range<usize>], reach: Option<usize>, len: usize, out: &mut Ve
 fn judge(rule: &Rule, whole: &[u8], secret: &[u8], relief: f64) -> Result<f64, String> {
     let spec = &rule.spec;
     let lower = whole.to_ascii_lowercase();
-    if !spec
-        .keywords
-        .iter()
-        .any(|k| memchr::memmem::find(&lower, k.as_bytes()).is_some())
+    if spec.keyword_in_match
+        && !spec
+            .keywords
+            .iter()
+            .any(|k| memchr::memmem::find(&lower, k.as_bytes()).is_some())
     {
         return Err("match contains none of the rule's keywords".into());
     }
@@ -386,6 +394,23 @@ fn locate(bytes: &[u8], kept: Vec<(usize, Range<usize>, Range<usize>, f64)>) -> 
             .map_or(bytes.len(), |p| secret_span.end + p);
         let before = tail(&bytes[first_line_start..secret_span.start], CONTEXT);
         let after = head(&bytes[secret_span.end..line_end], CONTEXT);
+        let first_line_end = memchr::memchr(b'\n', &bytes[first_line_start..])
+            .map_or(bytes.len(), |p| first_line_start + p);
+        let capped = |r: std::ops::Range<usize>| {
+            let end = r.end.min(r.start + LINE_MAX);
+            String::from_utf8_lossy(&bytes[r.start..end])
+                .trim_end_matches('\r')
+                .to_string()
+        };
+        let line_text = capped(first_line_start..first_line_end);
+        let prev_line = if first_line_start == 0 {
+            String::new()
+        } else {
+            let prev_end = first_line_start - 1;
+            let prev_start = memchr::memrchr(b'\n', &bytes[..prev_end]).map_or(0, |p| p + 1);
+            capped(prev_start..prev_end)
+        };
+        let matched = capped(span.clone());
         out.push(Candidate {
             rule,
             secret: bytes[secret_span.clone()].to_vec(),
@@ -400,6 +425,9 @@ fn locate(bytes: &[u8], kept: Vec<(usize, Range<usize>, Range<usize>, f64)>) -> 
             },
             before,
             after,
+            line: line_text,
+            prev_line,
+            matched,
         });
     }
     out

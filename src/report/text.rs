@@ -132,6 +132,16 @@ fn block(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
             "  (exclusions are not a security boundary: shell tools still read the file; rotate the secret and remove it)"
         )?;
     }
+    if let Some(d) = &f.baseline_expired {
+        writeln!(
+            out,
+            "  {}",
+            p.wrap(
+                "31",
+                &format!("baseline entry expired on {d}: rotate this credential")
+            )
+        )?;
+    }
     if f.existing {
         writeln!(
             out,
@@ -201,6 +211,11 @@ fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
             if n == 1 { "" } else { "s" },
             counts.join(", ")
         )
+    };
+    let findings = if s.baselined > 0 {
+        format!("{findings} ({} accepted in the baseline)", s.baselined)
+    } else {
+        findings
     };
     let skipped: u64 = s.files_skipped.values().sum();
     let skipped = if skipped == 0 {

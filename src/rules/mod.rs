@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::meta;
 
-pub use schema::{Checksum, Precision, RuleSpec, Severity};
+pub use schema::{Checksum, FirstGroup, Precision, RuleSpec, SecretGroup, Severity};
 
 /// Errors from loading or building rules.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +64,7 @@ pub struct Rule {
     pub pattern: String,
     regex: OnceLock<Result<Compiled, String>>,
     reject: OnceLock<Result<RejectSet, String>>,
+    path: OnceLock<Result<Regex, String>>,
 }
 
 /// A rule's compiled regex and what the detector needs to know about it.
@@ -72,11 +73,39 @@ pub struct Compiled {
     /// The regex (regex-automata's meta engine, so searches can be limited to a span while
     /// look-around still sees the text outside it).
     pub regex: meta::Regex,
-    /// Index of the `secret` capture group.
-    pub secret_group: Option<usize>,
+    /// Which capture group holds the secret.
+    pub secret_group: SecretAt,
     /// Longest possible match in bytes, when bounded: a match containing a keyword lies
     /// within this distance of it.
     pub reach: Option<usize>,
+}
+
+/// Where the secret is in a match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretAt {
+    /// The whole match.
+    Whole,
+    /// This capture group.
+    Group(usize),
+    /// The first capture group that took part in the match (gitleaks' default).
+    FirstMatched,
+}
+
+impl Compiled {
+    /// The byte range of the secret in a match, `None` when its group did not take part.
+    pub fn secret_span(
+        &self,
+        caps: &regex_automata::util::captures::Captures,
+    ) -> Option<std::ops::Range<usize>> {
+        match self.secret_group {
+            SecretAt::Whole => caps.get_match().map(|m| m.range()),
+            SecretAt::Group(g) => caps.get_group(g).map(|s| s.range()),
+            SecretAt::FirstMatched => (1..caps.group_len())
+                .find_map(|g| caps.get_group(g).filter(|s| !s.is_empty()))
+                .map(|s| s.range())
+                .or_else(|| caps.get_match().map(|m| m.range())),
+        }
+    }
 }
 
 /// Compiled veto patterns.
@@ -91,6 +120,16 @@ pub struct RejectSet {
 impl Rule {
     /// Builds a rule from its spec, checking the structure but not compiling the regex.
     pub fn new(spec: RuleSpec, origin: &str) -> Result<Rule, RuleError> {
+        Rule::build(spec, origin, true)
+    }
+
+    /// A rule translated from another scanner's config: examples and a named `secret`
+    /// group are not required (`secret_group` says which group is the secret).
+    pub fn imported(spec: RuleSpec, origin: &str) -> Result<Rule, RuleError> {
+        Rule::build(spec, origin, false)
+    }
+
+    fn build(spec: RuleSpec, origin: &str, strict: bool) -> Result<Rule, RuleError> {
         let invalid = |message: String| RuleError::Invalid {
             origin: origin.to_string(),
             id: spec.id.clone(),
@@ -106,16 +145,18 @@ impl Rule {
                 "keywords is empty: list the literals every match contains".into(),
             ));
         }
+        // Imported rules may keep two-letter keywords (gitleaks' `ey`, `sk`): slower, not wrong.
+        let shortest = if strict { 3 } else { 2 };
         if let Some(k) = spec
             .keywords
             .iter()
-            .find(|k| k.len() < 3 || k.to_lowercase() != **k)
+            .find(|k| k.len() < shortest || k.to_lowercase() != **k)
         {
             return Err(invalid(format!(
-                "keyword {k:?} must be lowercase and at least 3 bytes long"
+                "keyword {k:?} must be lowercase and at least {shortest} bytes long"
             )));
         }
-        if spec.examples.positive.is_empty() || spec.examples.negative.is_empty() {
+        if strict && (spec.examples.positive.is_empty() || spec.examples.negative.is_empty()) {
             return Err(invalid(
                 "examples.positive and examples.negative must each hold at least one example"
                     .into(),
@@ -128,7 +169,11 @@ impl Rule {
                 .replace("{value}", &a.value),
             _ => return Err(invalid("give exactly one of `regex` or `assign`".into())),
         };
-        if !pattern.contains("(?P<secret>") && !pattern.contains("(?<secret>") {
+        if strict
+            && spec.secret_group.is_none()
+            && !pattern.contains("(?P<secret>")
+            && !pattern.contains("(?<secret>")
+        {
             return Err(invalid(
                 "the regex needs a named group `(?P<secret>...)` around the credential".into(),
             ));
@@ -146,6 +191,7 @@ impl Rule {
             pattern,
             regex: OnceLock::new(),
             reject: OnceLock::new(),
+            path: OnceLock::new(),
         })
     }
 
@@ -157,9 +203,20 @@ impl Rule {
     /// The compiled regex, compiling it on first use.
     pub fn regex(&self) -> Result<&Compiled, &str> {
         self.regex
-            .get_or_init(|| compile_rule(&self.pattern))
+            .get_or_init(|| compile_rule(&self.pattern, self.spec.secret_group))
             .as_ref()
             .map_err(|e| e.as_str())
+    }
+
+    /// Whether the rule applies to a file at `path` (its `path` regex, if any).
+    pub fn applies_to(&self, path: &str) -> Result<bool, String> {
+        let Some(p) = &self.spec.path else {
+            return Ok(true);
+        };
+        match self.path.get_or_init(|| compile(p)) {
+            Ok(r) => Ok(r.is_match(path.as_bytes())),
+            Err(e) => Err(format!("path pattern does not compile: {e}")),
+        }
     }
 
     /// The compiled veto patterns, compiling them on first use.
@@ -192,7 +249,7 @@ impl Rule {
     }
 }
 
-fn compile_rule(pattern: &str) -> Result<Compiled, String> {
+fn compile_rule(pattern: &str, group: Option<schema::SecretGroup>) -> Result<Compiled, String> {
     let hir = regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
@@ -217,9 +274,23 @@ fn compile_rule(pattern: &str) -> Result<Compiled, String> {
         )
         .build_from_hir(&hir)
         .map_err(|e| e.to_string())?;
-    let secret_group = regex
+    let named = regex
         .group_info()
         .to_index(regex_automata::PatternID::ZERO, "secret");
+    let secret_group = match (named, group) {
+        (Some(i), _) => SecretAt::Group(i),
+        (None, Some(schema::SecretGroup::Index(0)) | None) => SecretAt::Whole,
+        (None, Some(schema::SecretGroup::Index(i))) => {
+            if i >= regex
+                .group_info()
+                .group_len(regex_automata::PatternID::ZERO)
+            {
+                return Err(format!("secret_group {i} does not exist in the regex"));
+            }
+            SecretAt::Group(i)
+        }
+        (None, Some(schema::SecretGroup::First(_))) => SecretAt::FirstMatched,
+    };
     Ok(Compiled {
         regex,
         secret_group,

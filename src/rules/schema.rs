@@ -62,8 +62,47 @@ pub struct RuleSpec {
     /// Vendor documentation about the format.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
-    /// Examples that `rules check` runs through the full detector.
+    /// Examples that `rules check` runs through the full detector (required for built-in
+    /// rules and rule files; optional for rules imported from a gitleaks config).
+    #[serde(default, skip_serializing_if = "Examples::is_empty")]
     pub examples: Examples,
+    /// Which capture group is the secret when the regex has no `secret` group: an index, or
+    /// `"first"` for the first group that matched (gitleaks' default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_group: Option<SecretGroup>,
+    /// Regex the file path must match for the rule to apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Whether a match must contain a keyword (true, the default and what makes the
+    /// prefilter sound) or only lie near one (rules imported from gitleaks).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub keyword_in_match: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// A capture group chosen by number, or the first one that matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum SecretGroup {
+    /// Group number (0 = the whole match).
+    Index(usize),
+    /// `"first"`: the first group that matched.
+    First(FirstGroup),
+}
+
+/// The word `first`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FirstGroup {
+    /// The first group that matched.
+    First,
 }
 
 /// The two halves of an `assign` rule.
@@ -96,13 +135,20 @@ impl Reject {
 }
 
 /// Positive and negative examples of a rule.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Examples {
     /// Texts in which the rule must report a finding.
     pub positive: Vec<Example>,
     /// Texts in which the rule must report nothing.
     pub negative: Vec<String>,
+}
+
+impl Examples {
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.positive.is_empty() && self.negative.is_empty()
+    }
 }
 
 /// A positive example: the text alone, or the text and the secret the rule must capture.
