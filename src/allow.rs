@@ -381,7 +381,7 @@ mod tests {
             after: String::new(),
             line: line.into(),
             prev_line: prev.into(),
-            matched: "token = Qm7vT2pLx9RkZ4nB".into(),
+            matched: String::new(),
         }
     }
 

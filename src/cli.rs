@@ -54,6 +54,29 @@ enum Command {
     /// The configuration: show the effective one, import a gitleaks config.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// For the pre-commit framework: scan the files it passes, in full (the staged files on a
+    /// commit, every file under `--all-files`). A secret the HEAD version of a staged file
+    /// already holds is reported but does not block; any other finding does.
+    #[command(after_help = EXIT_CODES)]
+    Hook {
+        /// Files to scan (pre-commit passes them).
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Install leakhound as this repository's git pre-commit hook (`git --staged`), and with
+    /// --pre-push as its pre-push hook, for people without the pre-commit framework.
+    InstallHook {
+        /// The repository.
+        #[arg(default_value = ".")]
+        repo: PathBuf,
+        /// Also install the pre-push hook (`git --pre-push`).
+        #[arg(long)]
+        pre_push: bool,
+        /// Replace a hook that leakhound did not write (it is kept as <hook>.before-leakhound).
+        #[arg(long)]
+        force: bool,
+    },
     /// Write a commented starter leakhound.toml.
     Init {
         /// Where (a directory or a file name).
@@ -359,6 +382,12 @@ pub fn run(cli: Cli) -> Result<u8> {
             config_import(&file, output.as_deref())
         }
         Command::Init { path, force } => init(&path, force),
+        Command::Hook { paths, common } => run_hook(&paths, &common),
+        Command::InstallHook {
+            repo,
+            pre_push,
+            force,
+        } => install_hook(&repo, pre_push, force),
     }
 }
 
@@ -1133,4 +1162,83 @@ fn init(path: &Path, force: bool) -> Result<u8> {
         .with_context(|| format!("{}: cannot write", target.display()))?;
     writeln!(io::stderr(), "leakhound: wrote {}", target.display())?;
     Ok(0)
+}
+
+fn run_hook(paths: &[PathBuf], common: &CommonArgs) -> Result<u8> {
+    if paths.is_empty() {
+        return Ok(0);
+    }
+    let Setup {
+        mut config,
+        detector,
+        baseline,
+    } = setup(common, false, false, Path::new("."))?;
+    config.session = session::from_env(&config.signals, env_var);
+    let mut outcome = scan::scan_paths(paths, &detector, &config)?;
+    scan::mark_existing(&mut outcome, &detector, &config);
+    if let Some(b) = &baseline {
+        baseline::apply(&mut outcome, b, &baseline::today(), config.keep_dropped);
+    }
+    report(&outcome, &detector, common, &config, false)
+}
+
+const HOOK_MARK: &str = "# leakhound-hook v1";
+
+fn install_hook(repo: &Path, pre_push: bool, force: bool) -> Result<u8> {
+    let git = git2::Repository::open(repo)
+        .with_context(|| format!("{}: not a git repository", repo.display()))?;
+    let hooks = match git.config().and_then(|c| c.get_path("core.hooksPath")) {
+        Ok(p) if p.is_absolute() => p,
+        Ok(p) => git.workdir().unwrap_or(git.path()).join(p),
+        Err(_) => git.path().join("hooks"),
+    };
+    std::fs::create_dir_all(&hooks)
+        .with_context(|| format!("{}: cannot create the hooks directory", hooks.display()))?;
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.canonicalize().ok())
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "leakhound".into());
+    let mut todo = vec![("pre-commit", "git --staged", "what is being committed")];
+    if pre_push {
+        todo.push(("pre-push", "git --pre-push", "what is being pushed"));
+    }
+    let mut err = io::stderr();
+    for (name, args, what) in todo {
+        let path = hooks.join(name);
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            if !existing.contains(HOOK_MARK) {
+                if !force {
+                    bail!(
+                        "{}: a {name} hook that leakhound did not write is already there; run it from yours, or use --force (it is kept as {name}.before-leakhound)",
+                        path.display()
+                    );
+                }
+                std::fs::rename(&path, hooks.join(format!("{name}.before-leakhound")))
+                    .with_context(|| format!("{}: cannot move aside", path.display()))?;
+            }
+        }
+        let script = format!(
+            "#!/bin/sh\n{HOOK_MARK}: scans {what}. Remove this file to uninstall.\nLEAKHOUND=\"${{LEAKHOUND:-{exe}}}\"\ncommand -v \"$LEAKHOUND\" >/dev/null 2>&1 || LEAKHOUND=leakhound\nexec \"$LEAKHOUND\" {args}\n"
+        );
+        std::fs::write(&path, script)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+        make_executable(&path)?;
+        writeln!(err, "leakhound: installed {}", path.display())?;
+    }
+    Ok(0)
+}
+
+#[cfg(unix)]
+fn make_executable(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut perms = std::fs::metadata(path)?.permissions();
+    perms.set_mode(0o755);
+    std::fs::set_permissions(path, perms)?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_executable(_path: &Path) -> Result<()> {
+    Ok(())
 }

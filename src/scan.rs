@@ -479,6 +479,47 @@ fn group_history(mut found: Vec<(usize, Finding)>, in_head: &HashSet<usize>) -> 
     out
 }
 
+/// For a pre-commit hook that scanned files in full: findings in a file that is staged as a
+/// modification, whose secret the HEAD version of that file already holds, become
+/// `existing` (reported, not blocking). Files not staged (`pre-commit run --all-files`) keep
+/// every finding blocking. Does nothing outside a git work tree.
+pub fn mark_existing(out: &mut ScanOutcome, detector: &Detector, config: &Config) {
+    let Some(top) = crate::config::repo_top(Path::new(".")) else {
+        return;
+    };
+    let (Ok(entries), Ok(reader)) = (git::staged(&top), BlobReader::new(&top)) else {
+        return;
+    };
+    let old_of: HashMap<&str, &crate::source::BlobId> = entries
+        .iter()
+        .filter_map(|e| e.old.as_ref().map(|o| (e.path.as_str(), o)))
+        .collect();
+    let mut known: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut scratch = Scratch::default();
+    for f in &mut out.findings {
+        let Some(rel) = std::path::absolute(&f.path).ok().and_then(|a| {
+            a.strip_prefix(&top)
+                .ok()
+                .map(|r| r.to_string_lossy().replace('\\', "/"))
+        }) else {
+            continue;
+        };
+        let Some(old) = old_of.get(rel.as_str()) else {
+            continue;
+        };
+        let prints = known.entry(rel.clone()).or_insert_with(|| {
+            let origin = Origin::Staged { path: rel.clone() };
+            match scan_blob(&reader, old, origin, detector, config, &mut scratch) {
+                FileResult::Scanned { findings, .. } => {
+                    findings.into_iter().map(|f| f.fingerprint.0).collect()
+                }
+                _ => HashSet::new(),
+            }
+        });
+        f.existing = prints.contains(&f.fingerprint.0);
+    }
+}
+
 /// Scans what is staged: index blobs that differ from HEAD. A secret whose fingerprint is
 /// already in the HEAD version of the same file is reported with `existing = true` and does
 /// not block: an untouched old secret must not block every later commit, a new one always does.
