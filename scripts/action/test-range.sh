@@ -7,6 +7,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${1:-$here/target/release/leakhound}
 [ -x "$bin" ] || { echo "no leakhound binary at $bin (cargo build --release)"; exit 2; }
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/bin" && ln -s "$bin" "$tmp/bin/leakhound"

@@ -204,6 +204,10 @@ pub struct Signals {
     signals: Vec<Compiled>,
     ignore: Vec<(Option<Regex>, Option<Regex>)>,
     table: SignalTable,
+    /// Every identity pattern at once: most commits match none, and skip those signals.
+    identity_hint: regex::RegexSet,
+    /// Every body pattern at once, over the whole message.
+    body_hint: regex::RegexSet,
 }
 
 impl fmt::Debug for Signals {
@@ -333,10 +337,30 @@ impl Signals {
             };
             ignore.push((build(&i.email)?, build(&i.name)?));
         }
+        let set = |patterns: Vec<String>| {
+            regex::RegexSetBuilder::new(patterns)
+                .case_insensitive(true)
+                .build()
+                .map_err(|e| err(format!("signal patterns do not combine: {e}")))
+        };
+        let identity_hint = set(table
+            .signals
+            .iter()
+            .filter(|s| matches!(s.field, Field::Author | Field::Committer | Field::Identity))
+            .flat_map(|s| s.email.iter().chain(s.name.iter()).cloned())
+            .collect())?;
+        let body_hint = set(table
+            .signals
+            .iter()
+            .filter(|s| s.field == Field::Body)
+            .filter_map(|s| s.text.as_ref().map(|t| format!("(?m){t}")))
+            .collect())?;
         Ok(Signals {
             signals,
             ignore,
             table,
+            identity_hint,
+            body_hint,
         })
     }
 
@@ -366,8 +390,22 @@ impl Signals {
     /// never decide on their own; among equals the table's order wins.
     pub fn classify(&self, facts: Facts<'_>) -> Option<AiTag> {
         let mut best: Option<AiTag> = None;
+        // One pass each over identities and message decides which signals can match at all.
+        let h = &self.identity_hint;
+        let identities = h.is_match(facts.author.1)
+            || h.is_match(facts.author.0)
+            || h.is_match(facts.committer.1)
+            || h.is_match(facts.committer.0);
+        let body = self.body_hint.is_match(facts.message);
         for c in &self.signals {
-            if c.spec.confidence == Confidence::Low
+            let possible = match c.spec.field {
+                Field::Author | Field::Committer | Field::Identity => identities,
+                Field::Body => body,
+                Field::Trailer => !facts.trailers.is_empty(),
+                Field::Subject | Field::MergeSubject => true,
+            };
+            if !possible
+                || c.spec.confidence == Confidence::Low
                 || best
                     .as_ref()
                     .is_some_and(|b| b.confidence >= c.spec.confidence)
