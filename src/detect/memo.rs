@@ -80,7 +80,7 @@ impl std::fmt::Debug for Memo {
 
 impl Default for Memo {
     fn default() -> Memo {
-        Memo::with_capacity(1_000_000)
+        Memo::with_capacity(500_000)
     }
 }
 
