@@ -487,14 +487,7 @@ fn setup(c: &CommonArgs, no_ignore: bool, follow: bool, root: &Path) -> Result<S
 /// there (translated, with a notice), else defaults. A `.gitleaksignore` at the top is
 /// honoured too.
 fn load_config_file(explicit: Option<&Path>, root: &Path) -> Result<(FileConfig, String)> {
-    let top = repo_top(root).unwrap_or_else(|| {
-        if root.is_dir() {
-            root.to_path_buf()
-        } else {
-            root.parent()
-                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-        }
-    });
+    let top = checkout_top(root);
     let mut stderr = io::stderr();
     let (mut file, origin) = match FileConfig::find(explicit, root) {
         Some(path) if is_gitleaks_config(&path) => import_config(&path, &mut stderr)?,
@@ -518,6 +511,18 @@ fn load_config_file(explicit: Option<&Path>, root: &Path) -> Result<(FileConfig,
         )?);
     }
     Ok((file, origin))
+}
+
+/// The repository top holding `root`; outside a repository, `root` (or its folder).
+fn checkout_top(root: &Path) -> PathBuf {
+    repo_top(root).unwrap_or_else(|| {
+        if root.is_dir() {
+            root.to_path_buf()
+        } else {
+            root.parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        }
+    })
 }
 
 fn is_gitleaks_config(path: &Path) -> bool {
@@ -554,15 +559,7 @@ fn run_scan(a: ScanArgs) -> Result<u8> {
     } = setup(&a.common, a.no_ignore, a.follow, root)?;
     config.session = session::from_env(&config.signals, env_var);
     if !stdin {
-        let top = repo_top(root).unwrap_or_else(|| {
-            if root.is_dir() {
-                root.to_path_buf()
-            } else {
-                root.parent()
-                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-            }
-        });
-        let checkout = Checkout::open(&top);
+        let checkout = Checkout::open(&checkout_top(root));
         if !checkout.agents().is_empty() {
             config.exposure = Some(Arc::new(checkout));
         }

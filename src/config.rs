@@ -247,15 +247,10 @@ impl FileConfig {
             message: format!("cannot read the config file: {e}"),
         })?;
         let mut cfg: FileConfig = toml::from_str(&text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| {
-                    let before = &text[..s.start.min(text.len())];
-                    let line = before.matches('\n').count() + 1;
-                    let col = before.len() - before.rfind('\n').map_or(0, |p| p + 1) + 1;
-                    format!("{}:{line}:{col}", path.display())
-                })
-                .unwrap_or_else(|| path.display().to_string());
+            let at = crate::rules::toml_position(&e, &text).map_or_else(
+                || path.display().to_string(),
+                |(line, col)| format!("{}:{line}:{col}", path.display()),
+            );
             ConfigError {
                 at,
                 message: format!(

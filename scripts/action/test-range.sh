@@ -15,19 +15,7 @@ export PATH="$tmp/bin:$PATH"
 pass=0 fail=0
 
 # A synthetic, format-valid GitHub classic token (checksummed), built here, never stored.
-token() { python3 - "$1" <<'PY'
-import sys, zlib
-alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-seed = int(sys.argv[1])
-body = "".join(alphabet[(seed * 7 + i * 13 + i * i) % 62] for i in range(30))
-n = zlib.crc32(body.encode()) & 0xffffffff
-check = ""
-for _ in range(6):
-    n, r = divmod(n, 62)
-    check = alphabet[r] + check
-print("gh" + "p_" + body + check)
-PY
-}
+token() { python3 "$here/scripts/lib/synthetic-token.py" "$1"; }
 
 repo="$tmp/repo"
 git init -q -b main "$repo"

@@ -536,14 +536,8 @@ pub fn split_identity(v: &str) -> (&str, &str) {
 /// Parses a signal table; errors carry the line and column.
 pub fn parse_table(text: &str, origin: &str) -> Result<SignalTable, SignalError> {
     toml::from_str(text).map_err(|e| {
-        let at = e
-            .span()
-            .map(|s| {
-                let before = &text[..s.start.min(text.len())];
-                let line = before.matches('\n').count() + 1;
-                let col = before.len() - before.rfind('\n').map_or(0, |p| p + 1) + 1;
-                format!(":{line}:{col}")
-            })
+        let at = crate::rules::toml_position(&e, text)
+            .map(|(line, col)| format!(":{line}:{col}"))
             .unwrap_or_default();
         SignalError {
             origin: format!("{origin}{at}"),

@@ -428,20 +428,24 @@ pub fn parse_rules(text: &str, origin: &str, format: Format) -> Result<Vec<Rule>
 
 /// Formats a TOML error as `line L, column C: message`.
 pub fn toml_message(e: &toml::de::Error, text: &str) -> String {
-    match e.span() {
-        Some(span) => {
-            let before = &text.as_bytes()[..span.start.min(text.len())];
-            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-            let col = before.len()
-                - before
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |p| p + 1)
-                + 1;
-            format!("line {line}, column {col}: {}", e.message())
-        }
+    match toml_position(e, text) {
+        Some((line, col)) => format!("line {line}, column {col}: {}", e.message()),
         None => e.message().to_string(),
     }
+}
+
+/// The 1-based line and column where a TOML error starts, when the parser knows.
+pub fn toml_position(e: &toml::de::Error, text: &str) -> Option<(usize, usize)> {
+    let span = e.span()?;
+    let before = &text.as_bytes()[..span.start.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = before.len()
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
+    Some((line, col))
 }
 
 #[cfg(test)]

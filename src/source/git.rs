@@ -563,21 +563,27 @@ pub fn staged(path: &Path) -> Result<Vec<StagedEntry>, SourceError> {
 /// an optimisation.
 pub fn pack_positions(repo: &Repository) -> HashMap<BlobId, (u32, u64)> {
     let mut out = HashMap::new();
-    let dir = repo.path().join("objects").join("pack");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return out;
-    };
-    let mut idx: Vec<std::path::PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-        .collect();
-    idx.sort();
-    for (pack, path) in idx.iter().enumerate() {
+    for (pack, path) in pack_indexes(repo).iter().enumerate() {
         if let Ok(bytes) = std::fs::read(path) {
             read_idx_v2(&bytes, pack as u32, &mut out);
         }
     }
     out
+}
+
+/// The repository's pack index files, sorted by name (none when the folder is unreadable).
+fn pack_indexes(repo: &Repository) -> Vec<std::path::PathBuf> {
+    let dir = repo.path().join("objects").join("pack");
+    let mut idx: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+                .collect()
+        })
+        .unwrap_or_default();
+    idx.sort();
+    idx
 }
 
 fn read_idx_v2(b: &[u8], pack: u32, out: &mut HashMap<BlobId, (u32, u64)>) {
@@ -623,16 +629,7 @@ fn read_idx_v2(b: &[u8], pack: u32, out: &mut HashMap<BlobId, (u32, u64)>) {
 /// are left out: the walk still finds them. Unreadable packs give nothing.
 pub fn packed_blobs(repo: &Repository) -> Vec<BlobId> {
     let mut out = Vec::new();
-    let dir = repo.path().join("objects").join("pack");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return out;
-    };
-    let mut idx: Vec<std::path::PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-        .collect();
-    idx.sort();
-    for path in idx {
+    for path in pack_indexes(repo) {
         let mut objects = HashMap::new();
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
