@@ -41,7 +41,7 @@ pub struct Baseline {
 
 /// A baseline line that cannot be read: file, line, and how to fix it.
 #[derive(Debug, thiserror::Error)]
-#[error("{origin}:{line}: {message}")]
+#[error("{origin}{}: {message}", if *.line == 0 { String::new() } else { format!(":{}", .line) })]
 pub struct BaselineError {
     /// File.
     pub origin: String,
