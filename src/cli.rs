@@ -573,9 +573,7 @@ fn run_scan(a: ScanArgs) -> Result<u8> {
     } else {
         scan::scan_paths(&a.paths, &detector, &config)?
     };
-    if let Some(b) = &baseline {
-        baseline::apply(&mut outcome, b, &baseline::today(), config.keep_dropped);
-    }
+    accept_baseline(&mut outcome, baseline.as_ref(), &config);
     report(&outcome, &detector, &a.common, &config, false)
 }
 
@@ -634,10 +632,15 @@ fn run_git(a: GitArgs) -> Result<u8> {
         }
         outcome
     };
-    if let Some(b) = &baseline {
-        baseline::apply(&mut outcome, b, &baseline::today(), config.keep_dropped);
-    }
+    accept_baseline(&mut outcome, baseline.as_ref(), &config);
     report(&outcome, &detector, &a.common, &config, true)
+}
+
+/// Moves the findings a baseline accepts out of the report (expired entries stay).
+fn accept_baseline(outcome: &mut scan::ScanOutcome, b: Option<&Baseline>, config: &Config) {
+    if let Some(b) = b {
+        baseline::apply(outcome, b, &baseline::today(), config.keep_dropped);
+    }
 }
 
 /// The refs being pushed: pre-commit's environment if set, else git's pre-push stdin.
@@ -1063,12 +1066,7 @@ fn config_show(path: &Path, explicit: Option<&Path>) -> Result<u8> {
     let mut config = Config::default();
     file.apply(&mut config, &origin)?;
     let rules = file.rule_set(&origin)?;
-    let mut allowlist = if file.default_allowlist == Some(false) {
-        Vec::new()
-    } else {
-        leakhound::allow::defaults()
-    };
-    allowlist.extend(file.allowlist.iter().cloned());
+    let allowlist = file.allowlist_specs();
     let shown = Shown {
         baseline: file.baseline.as_ref(),
         scan: ShownScan {
@@ -1173,9 +1171,7 @@ fn run_hook(paths: &[PathBuf], common: &CommonArgs) -> Result<u8> {
     config.session = session::from_env(&config.signals, env_var);
     let mut outcome = scan::scan_paths(paths, &detector, &config)?;
     scan::mark_existing(&mut outcome, &detector, &config);
-    if let Some(b) = &baseline {
-        baseline::apply(&mut outcome, b, &baseline::today(), config.keep_dropped);
-    }
+    accept_baseline(&mut outcome, baseline.as_ref(), &config);
     report(&outcome, &detector, common, &config, false)
 }
 

@@ -101,18 +101,36 @@ impl Default for Config {
             keep_dropped: false,
             thresholds: Thresholds::default(),
             ai: AiPolicy::default(),
-            signals: Arc::new(Signals::builtin().expect("the built-in signal table is tested")),
+            signals: builtin_signals(),
             session: None,
             exposure: None,
             history: false,
-            allow: Arc::new(
-                crate::allow::Allowlist::compile(&crate::allow::defaults(), "builtin")
-                    .expect("the default allowlist is tested"),
-            ),
+            allow: default_allowlist(),
             markers: true,
             ignored_locations: Arc::default(),
         }
     }
+}
+
+/// The built-in signal table, compiled once per process (every `Config` shares it).
+fn builtin_signals() -> Arc<Signals> {
+    static SIGNALS: std::sync::OnceLock<Arc<Signals>> = std::sync::OnceLock::new();
+    Arc::clone(
+        SIGNALS.get_or_init(|| {
+            Arc::new(Signals::builtin().expect("the built-in signal table is tested"))
+        }),
+    )
+}
+
+/// The shipped allowlist, compiled once per process.
+fn default_allowlist() -> Arc<crate::allow::Allowlist> {
+    static ALLOW: std::sync::OnceLock<Arc<crate::allow::Allowlist>> = std::sync::OnceLock::new();
+    Arc::clone(ALLOW.get_or_init(|| {
+        Arc::new(
+            crate::allow::Allowlist::compile(&crate::allow::defaults(), "builtin")
+                .expect("the default allowlist is tested"),
+        )
+    }))
 }
 
 /// Config file names looked for at the repository root, in order.
@@ -299,18 +317,16 @@ impl FileConfig {
         if !self.ignored_locations.is_empty() {
             config.ignored_locations = Arc::new(self.ignored_locations.clone());
         }
-        let mut specs = if self.default_allowlist == Some(false) {
-            Vec::new()
-        } else {
-            crate::allow::defaults()
-        };
-        specs.extend(self.allowlist.iter().cloned());
-        config.allow = Arc::new(crate::allow::Allowlist::compile(&specs, "").map_err(
-            |message| ConfigError {
-                at: self.locate(origin, &message),
-                message: format!("{message} (fix the pattern or remove the entry)"),
-            },
-        )?);
+        // Without entries of its own the file keeps the shared, already compiled defaults.
+        if !self.allowlist.is_empty() || self.default_allowlist == Some(false) {
+            let specs = self.allowlist_specs();
+            config.allow = Arc::new(crate::allow::Allowlist::compile(&specs, "").map_err(
+                |message| ConfigError {
+                    at: self.locate(origin, &message),
+                    message: format!("{message} (fix the pattern or remove the entry)"),
+                },
+            )?);
+        }
         let f = &self.ai;
         let p = &mut config.ai;
         if let Some(v) = f.mode {
@@ -353,6 +369,18 @@ impl FileConfig {
 }
 
 impl FileConfig {
+    /// The allowlist entries in effect: the shipped ones (unless `default_allowlist =
+    /// false`), then the file's.
+    pub fn allowlist_specs(&self) -> Vec<crate::allow::AllowSpec> {
+        let mut specs = if self.default_allowlist == Some(false) {
+            Vec::new()
+        } else {
+            crate::allow::defaults()
+        };
+        specs.extend(self.allowlist.iter().cloned());
+        specs
+    }
+
     /// `origin:line` of the first line of the file that holds a quoted piece of `message`
     /// (the offending pattern), else `origin`.
     fn locate(&self, origin: &str, message: &str) -> String {
@@ -379,9 +407,9 @@ impl FileConfig {
             at: origin.to_string(),
             message,
         };
-        let builtin = RuleSet::builtin().map_err(|e| err(e.to_string()))?;
+        let mut set = RuleSet::builtin().map_err(|e| err(e.to_string()))?;
         for id in self.rules.overrides.keys() {
-            if builtin.get(id).is_none() {
+            if set.get(id).is_none() {
                 return Err(ConfigError {
                     at: self.locate(origin, &format!("\"{id}\"")),
                     message: format!(
@@ -390,36 +418,32 @@ impl FileConfig {
                 });
             }
         }
-        let mut set = RuleSet::default();
-        if self.builtin_rules != Some(false) {
-            for r in builtin.rules() {
-                if self
-                    .rules
-                    .disable
-                    .iter()
-                    .any(|g| crate::allow::glob_id(g, r.id()))
-                {
-                    continue;
-                }
-                let rule = match self.rules.overrides.get(r.id()) {
-                    None => Rule::new(r.spec.clone(), &r.origin),
-                    Some(o) => {
-                        let mut spec = r.spec.clone();
-                        if let Some(v) = o.severity {
-                            spec.severity = v;
-                        }
-                        if let Some(v) = o.precision {
-                            spec.precision = v;
-                        }
-                        if let Some(v) = o.min_entropy {
-                            spec.min_entropy = Some(v);
-                        }
-                        Rule::new(spec, &format!("{} (overridden in {origin})", r.origin))
-                    }
-                }
-                .map_err(|e| err(e.to_string()))?;
-                set.push(rule).map_err(|e| err(e.to_string()))?;
+        if self.builtin_rules == Some(false) {
+            set = RuleSet::default();
+        }
+        set.retain(|r| {
+            !self
+                .rules
+                .disable
+                .iter()
+                .any(|g| crate::allow::glob_id(g, r.id()))
+        });
+        // Only overridden rules are rebuilt; the rest stay as parsed.
+        for (id, o) in &self.rules.overrides {
+            let Some(r) = set.get(id) else { continue };
+            let mut spec = r.spec.clone();
+            if let Some(v) = o.severity {
+                spec.severity = v;
             }
+            if let Some(v) = o.precision {
+                spec.precision = v;
+            }
+            if let Some(v) = o.min_entropy {
+                spec.min_entropy = Some(v);
+            }
+            let rule = Rule::new(spec, &format!("{} (overridden in {origin})", r.origin))
+                .map_err(|e| err(e.to_string()))?;
+            set.replace(rule);
         }
         // Config rules need no examples (`leakhound rules check` lints the ones that have
         // them); rules translated from gitleaks have none.

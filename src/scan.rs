@@ -509,12 +509,7 @@ pub fn mark_existing(out: &mut ScanOutcome, detector: &Detector, config: &Config
         };
         let prints = known.entry(rel.clone()).or_insert_with(|| {
             let origin = Origin::Staged { path: rel.clone() };
-            match scan_blob(&reader, old, origin, detector, config, &mut scratch) {
-                FileResult::Scanned { findings, .. } => {
-                    findings.into_iter().map(|f| f.fingerprint.0).collect()
-                }
-                _ => HashSet::new(),
-            }
+            fingerprints_in(&reader, old, origin, detector, config, &mut scratch)
         });
         f.existing = prints.contains(&f.fingerprint.0);
     }
@@ -550,12 +545,7 @@ pub fn scan_staged(
         let has_findings =
             matches!(&scanned, FileResult::Scanned { findings, .. } if !findings.is_empty());
         let old: HashSet<String> = match e.old.filter(|_| has_findings) {
-            Some(old) => match scan_blob(&reader, &old, origin, detector, config, &mut scratch) {
-                FileResult::Scanned { findings, .. } => {
-                    findings.into_iter().map(|f| f.fingerprint.0).collect()
-                }
-                _ => HashSet::new(),
-            },
+            Some(old) => fingerprints_in(&reader, &old, origin, detector, config, &mut scratch),
             None => HashSet::new(),
         };
         let found = out.absorb(scanned, config);
@@ -567,6 +557,24 @@ pub fn scan_staged(
     finish(&mut out);
     out.stats.elapsed = started.elapsed();
     Ok(out)
+}
+
+/// The fingerprints of the findings in one blob (an older version of a staged file), to
+/// tell secrets that were already committed from new ones.
+fn fingerprints_in(
+    reader: &BlobReader,
+    id: &crate::source::BlobId,
+    origin: Origin,
+    detector: &Detector,
+    config: &Config,
+    scratch: &mut Scratch,
+) -> HashSet<String> {
+    match scan_blob(reader, id, origin, detector, config, scratch) {
+        FileResult::Scanned { findings, .. } => {
+            findings.into_iter().map(|f| f.fingerprint.0).collect()
+        }
+        _ => HashSet::new(),
+    }
 }
 
 fn scan_blob(

@@ -199,11 +199,20 @@ struct Compiled {
     text: Option<Regex>,
 }
 
-/// The compiled table. Cheap to share; `classify` takes a few microseconds per commit.
+/// The signal table and its matcher. Cheap to share; `classify` takes a few microseconds
+/// per commit. The built-in table's regexes compile on first use (about 10 ms, which a scan
+/// that never classifies a commit should not pay at start-up); any other table compiles at
+/// once, so its errors surface when it is loaded.
 pub struct Signals {
+    table: SignalTable,
+    origin: String,
+    matcher: std::sync::OnceLock<Matcher>,
+}
+
+/// The compiled patterns of a table.
+struct Matcher {
     signals: Vec<Compiled>,
     ignore: Vec<(Option<Regex>, Option<Regex>)>,
-    table: SignalTable,
     /// Every identity pattern at once: most commits match none, and skip those signals.
     identity_hint: regex::RegexSet,
     /// Every body pattern at once, over the whole message.
@@ -213,7 +222,7 @@ pub struct Signals {
 impl fmt::Debug for Signals {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Signals")
-            .field("signals", &self.signals.len())
+            .field("signals", &self.table.signals.len())
             .finish_non_exhaustive()
     }
 }
@@ -248,14 +257,34 @@ impl<'a> From<&'a CommitInfo> for Facts<'a> {
 impl Signals {
     /// The built-in table.
     pub fn builtin() -> Result<Signals, SignalError> {
-        Signals::compile(
-            parse_table(BUILTIN, "builtin:ai/signals.toml")?,
-            "builtin:ai/signals.toml",
-        )
+        let origin = "builtin:ai/signals.toml";
+        Ok(Signals {
+            table: parse_table(BUILTIN, origin)?,
+            origin: origin.to_string(),
+            matcher: std::sync::OnceLock::new(),
+        })
     }
 
     /// Compiles a table; every regex is checked.
     pub fn compile(table: SignalTable, origin: &str) -> Result<Signals, SignalError> {
+        let matcher = Matcher::new(&table, origin)?;
+        Ok(Signals {
+            table,
+            origin: origin.to_string(),
+            matcher: std::sync::OnceLock::from(matcher),
+        })
+    }
+
+    fn matcher(&self) -> &Matcher {
+        self.matcher.get_or_init(|| {
+            // Only the built-in table is compiled late, and a test compiles it.
+            Matcher::new(&self.table, &self.origin).expect("the built-in signal table is tested")
+        })
+    }
+}
+
+impl Matcher {
+    fn new(table: &SignalTable, origin: &str) -> Result<Matcher, SignalError> {
         let err = |message: String| SignalError {
             origin: origin.to_string(),
             message,
@@ -355,15 +384,16 @@ impl Signals {
             .filter(|s| s.field == Field::Body)
             .filter_map(|s| s.text.as_ref().map(|t| format!("(?m){t}")))
             .collect())?;
-        Ok(Signals {
+        Ok(Matcher {
             signals,
             ignore,
-            table,
             identity_hint,
             body_hint,
         })
     }
+}
 
+impl Signals {
     /// This table with `other`'s signals added; an entry with an existing id replaces it.
     pub fn extended(&self, other: &SignalTable, origin: &str) -> Result<Signals, SignalError> {
         let mut table = self.table.clone();
@@ -389,6 +419,17 @@ impl Signals {
     /// The strongest signal of a commit at medium confidence or above, if any. Low signals
     /// never decide on their own; among equals the table's order wins.
     pub fn classify(&self, facts: Facts<'_>) -> Option<AiTag> {
+        self.matcher().classify(facts)
+    }
+
+    /// Every signal that matches, low ones included (for explanations and tests).
+    pub fn all_matches(&self, facts: Facts<'_>) -> Vec<AiTag> {
+        self.matcher().all_matches(facts)
+    }
+}
+
+impl Matcher {
+    fn classify(&self, facts: Facts<'_>) -> Option<AiTag> {
         let mut best: Option<AiTag> = None;
         // One pass each over identities and message decides which signals can match at all.
         let h = &self.identity_hint;
@@ -419,8 +460,7 @@ impl Signals {
         best
     }
 
-    /// Every signal that matches, low ones included (for explanations and tests).
-    pub fn all_matches(&self, facts: Facts<'_>) -> Vec<AiTag> {
+    fn all_matches(&self, facts: Facts<'_>) -> Vec<AiTag> {
         self.signals
             .iter()
             .filter_map(|c| self.try_signal(c, facts))
@@ -575,6 +615,9 @@ mod tests {
     fn builtin_table_compiles() {
         let s = Signals::builtin().expect("builtin signals");
         assert!(s.table().signals.len() >= 30);
+        // The built-in matcher compiles lazily; this is what `matcher()` relies on.
+        let m = Matcher::new(s.table(), "builtin").expect("every built-in pattern compiles");
+        assert_eq!(m.signals.len(), s.table().signals.len());
     }
 
     #[test]

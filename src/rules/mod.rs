@@ -375,6 +375,17 @@ impl RuleSet {
         Ok(())
     }
 
+    /// Puts `rule` in the place of the rule with the same id; false when there is none.
+    pub fn replace(&mut self, rule: Rule) -> bool {
+        match self.rules.iter_mut().find(|r| r.id() == rule.id()) {
+            Some(slot) => {
+                *slot = Arc::new(rule);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Removes the rules for which `keep` is false.
     pub fn retain(&mut self, mut keep: impl FnMut(&Rule) -> bool) {
         self.rules.retain(|r| keep(r));
