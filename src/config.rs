@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::ai::signals::{IgnoreSpec, SessionSpec, SignalSpec, SignalTable};
 use crate::ai::{AiPolicy, AiTag, Signals};
 use crate::rules::{Precision, Severity};
+use crate::untrusted::{self, Chooser};
 
 /// Default `--max-file-size`: 10 MiB. Larger files are almost always data or bundles.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
@@ -20,6 +21,8 @@ pub struct Config {
     pub no_ignore: bool,
     /// Follow symbolic links.
     pub follow_symlinks: bool,
+    /// Follow a root path that is a symlink (on for paths a user names, off in `hook`).
+    pub root_symlinks: bool,
     /// Skip files larger than this (bytes).
     pub max_file_size: u64,
     /// Worker threads; `None` = one per core.
@@ -53,6 +56,10 @@ pub struct Config {
     /// `.gitleaksignore` entries: findings at (commit, path, line) are allowed.
     #[serde(skip)]
     pub ignored_locations: Arc<Vec<(Option<String>, String, usize)>>,
+    /// Key for fingerprints (`LEAKHOUND_FINGERPRINT_KEY`): when set, no fingerprint can be
+    /// checked against guessed secrets without it.
+    #[serde(skip)]
+    pub fingerprint_key: Option<Arc<[u8]>>,
 }
 
 impl Config {
@@ -95,6 +102,7 @@ impl Default for Config {
         Config {
             no_ignore: false,
             follow_symlinks: false,
+            root_symlinks: true,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             threads: None,
             show_secrets: false,
@@ -108,6 +116,7 @@ impl Default for Config {
             allow: default_allowlist(),
             markers: true,
             ignored_locations: Arc::default(),
+            fingerprint_key: None,
         }
     }
 }
@@ -171,6 +180,10 @@ pub struct FileConfig {
     /// The file's text, to point errors found after parsing at a line.
     #[serde(skip)]
     pub source: String,
+    /// Chosen by the user (`--config`), not found in the scanned checkout: only such a file
+    /// may add agent-session variables.
+    #[serde(skip)]
+    pub trusted: bool,
 }
 
 /// `[scan]` of the config file.
@@ -257,17 +270,41 @@ pub struct ConfigError {
     pub message: String,
 }
 
-impl FileConfig {
-    /// Reads and checks a config file.
-    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+/// The text of a config file, read without following a symlink the repository planted.
+pub fn read_config_text(path: &Path, by: Chooser) -> Result<String, ConfigError> {
+    match untrusted::read_text(path, untrusted::cap::CONFIG, by) {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(ConfigError {
             at: path.display().to_string(),
-            message: format!("cannot read the config file: {e}"),
-        })?;
+            message: "cannot read the config file: no such file".into(),
+        }),
+        Err(e) => Err(ConfigError {
+            at: e.path,
+            message: format!("config file not read: {}", e.reason),
+        }),
+    }
+}
+
+impl FileConfig {
+    /// Reads and checks a config file found in the scanned checkout (a symlink is refused).
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        FileConfig::load_as(path, Chooser::Repo)
+    }
+
+    /// Reads and checks a config file chosen by `by`.
+    pub fn load_as(path: &Path, by: Chooser) -> Result<FileConfig, ConfigError> {
+        let text = read_config_text(path, by)?;
+        let mut cfg = FileConfig::parse(text, &path.display().to_string())?;
+        cfg.trusted = by == Chooser::User;
+        Ok(cfg)
+    }
+
+    /// Parses and checks config text read from `origin` (untrusted until the caller says).
+    pub fn parse(text: String, origin: &str) -> Result<FileConfig, ConfigError> {
         let mut cfg: FileConfig = toml::from_str(&text).map_err(|e| {
             let at = crate::rules::toml_position(&e, &text).map_or_else(
-                || path.display().to_string(),
-                |(line, col)| format!("{}:{line}:{col}", path.display()),
+                || origin.to_string(),
+                |(line, col)| format!("{origin}:{line}:{col}"),
             );
             ConfigError {
                 at,
@@ -279,6 +316,75 @@ impl FileConfig {
         })?;
         cfg.source = text;
         Ok(cfg)
+    }
+
+    /// What this file does that makes a scan report less, in words, for a loud notice when
+    /// the file comes from the scanned checkout (a pull request can add one): rules
+    /// disabled, thresholds lowered, findings allowlisted or baselined, settings ignored.
+    pub fn weakenings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.rules.disable.is_empty() {
+            out.push(format!(
+                "disables {} rule pattern(s) ({})",
+                self.rules.disable.len(),
+                self.rules.disable.join(", ")
+            ));
+        }
+        if self.builtin_rules == Some(false) {
+            out.push("replaces the built-in rules".into());
+        }
+        let lowered: Vec<&str> = self
+            .rules
+            .overrides
+            .iter()
+            .filter(|(_, o)| {
+                o.precision.is_some() || o.severity.is_some() || o.min_entropy.is_some()
+            })
+            .map(|(id, _)| id.as_str())
+            .collect();
+        if !lowered.is_empty() {
+            out.push(format!(
+                "overrides the precision, severity or entropy floor of {} rule(s) ({})",
+                lowered.len(),
+                lowered.join(", ")
+            ));
+        }
+        if let Some(v) = self.scan.fail_on.filter(|v| *v > Severity::Low) {
+            out.push(format!("fails only at {} and above", v.as_str()));
+        }
+        if let Some(v) = &self.scan.max_file_size {
+            if parse_size(v).is_ok_and(|n| n < DEFAULT_MAX_FILE_SIZE) {
+                out.push(format!("lowers max_file_size to {v}"));
+            }
+        }
+        if !self.allowlist.is_empty() {
+            out.push(format!(
+                "allowlists findings ({} [[allowlist]] entries)",
+                self.allowlist.len()
+            ));
+        }
+        if !self.ignored_locations.is_empty() {
+            out.push(format!(
+                "allowlists {} location(s) through .gitleaksignore",
+                self.ignored_locations.len()
+            ));
+        }
+        if self.baseline.is_some() {
+            out.push("accepts findings through a baseline".into());
+        }
+        if self.ai.mode == Some(crate::ai::AiMode::Off)
+            || self.ai.fail_on.is_some_and(|v| v > Severity::Low)
+            || !self.ai.ignore.is_empty()
+        {
+            out.push("relaxes the AI policy ([ai])".into());
+        }
+        if !self.trusted && !self.ai.sessions.is_empty() {
+            out.push(format!(
+                "has {} [[ai.session]] entries, ignored: only a config given with --config may name environment variables",
+                self.ai.sessions.len()
+            ));
+        }
+        out
     }
 
     /// The config file for a scan rooted at `root`: `explicit` if given, else the first of
@@ -352,7 +458,12 @@ impl FileConfig {
             signals: self.ai.signals.clone(),
             ignore: self.ai.ignore.clone(),
             false_positives: Vec::new(),
-            sessions: self.ai.sessions.clone(),
+            // A checkout must not choose environment variables to read: only --config may.
+            sessions: if self.trusted {
+                self.ai.sessions.clone()
+            } else {
+                Vec::new()
+            },
         };
         if !add.signals.is_empty() || !add.ignore.is_empty() || !add.sessions.is_empty() {
             let signals = config
@@ -502,9 +613,82 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{s:?} is too large"))
 }
 
+#[derive(Serialize)]
+struct Shown<'a> {
+    baseline: Option<&'a PathBuf>,
+    scan: ShownScan,
+    rules: ShownRules<'a>,
+    ai: &'a AiPolicy,
+    allowlist: Vec<crate::allow::AllowSpec>,
+}
+
+#[derive(Serialize)]
+struct ShownScan {
+    fail_on: &'static str,
+    all_rules: bool,
+    max_file_size: u64,
+    markers: bool,
+}
+
+#[derive(Serialize)]
+struct ShownRules<'a> {
+    active: usize,
+    added: Vec<&'a str>,
+    disable: &'a [String],
+    #[serde(rename = "override")]
+    overrides: &'a std::collections::BTreeMap<String, RuleOverride>,
+}
+
+/// The effective configuration of `file` (read from `origin`) over the defaults, as
+/// `leakhound config show` prints it: a `# effective configuration` comment, then TOML with
+/// the scan settings, the rules added, disabled and overridden, the AI policy and every
+/// allowlist entry in effect (the shipped ones too).
+pub fn show_effective(file: &FileConfig, origin: &str) -> Result<String, ConfigError> {
+    let mut config = Config::default();
+    file.apply(&mut config, origin)?;
+    let rules = file.rule_set(origin)?;
+    let shown = Shown {
+        baseline: file.baseline.as_ref(),
+        scan: ShownScan {
+            fail_on: config.thresholds.fail_on.as_str(),
+            all_rules: config.thresholds.min_precision == Precision::Low,
+            max_file_size: config.max_file_size,
+            markers: config.markers,
+        },
+        rules: ShownRules {
+            active: rules.len(),
+            added: file.rule.iter().map(|r| r.id.as_str()).collect(),
+            disable: &file.rules.disable,
+            overrides: &file.rules.overrides,
+        },
+        ai: &config.ai,
+        allowlist: file.allowlist_specs(),
+    };
+    let body = toml::to_string(&shown).map_err(|e| ConfigError {
+        at: origin.to_string(),
+        message: format!("cannot show the configuration: {e}"),
+    })?;
+    Ok(format!("# effective configuration (from {origin})\n{body}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn effective_config_shows_file_values_over_defaults() {
+        let file: FileConfig =
+            toml::from_str("[scan]\nfail_on = \"high\"\n[rules]\ndisable = [\"github.*\"]\n")
+                .expect("parses");
+        let shown = show_effective(&file, "x.toml").expect("shows");
+        assert!(
+            shown.starts_with("# effective configuration (from x.toml)\n[scan]\n"),
+            "{shown}"
+        );
+        assert!(shown.contains("fail_on = \"high\""), "{shown}");
+        assert!(shown.contains("disable = [\"github.*\"]"), "{shown}");
+        assert!(shown.contains("[[allowlist]]"), "{shown}");
+    }
 
     #[test]
     fn sizes() {

@@ -10,7 +10,7 @@ use crate::ai::exposure::FileExposure;
 use crate::ai::AiTag;
 use crate::source::CommitInfo;
 
-pub use crate::detect::TextLocation;
+pub use crate::detect::{redact, redaction_prefix_len, TextLocation};
 pub use crate::rules::{Precision, Severity};
 
 /// A reported secret.
@@ -26,6 +26,10 @@ pub struct Finding {
     pub precision: Precision,
     /// Display path, `/`-separated.
     pub path: String,
+    /// The exact bytes of a path that is not UTF-8 (`path` shows U+FFFD there), as
+    /// lowercase hex in JSON: two such names never collide.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "hex_bytes")]
+    pub path_bytes: Option<crate::source::RawPath>,
     /// Where in the file.
     #[serde(flatten)]
     pub location: TextLocation,
@@ -33,6 +37,10 @@ pub struct Finding {
     pub secret: Secret,
     /// Stable id: hash of rule id and secret. Survives edits and moves.
     pub fingerprint: Fingerprint,
+    /// The plain-hash fingerprint older releases gave a guessable secret, for baselines
+    /// written by them (never serialised).
+    #[serde(skip)]
+    pub legacy_fingerprint: Option<Fingerprint>,
     /// Shannon entropy of the secret.
     pub entropy: f64,
     /// What an attacker can do with it.
@@ -68,6 +76,16 @@ pub struct Finding {
     /// The baseline accepted this finding until this date, which has passed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_expired: Option<String>,
+}
+
+fn hex_bytes<S: serde::Serializer>(
+    raw: &Option<crate::source::RawPath>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match raw {
+        Some(b) => s.serialize_str(&hex(b)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Another place a secret appears.
@@ -130,38 +148,139 @@ impl Serialize for Secret {
     }
 }
 
-/// How many leading characters redaction keeps: at most 4, and never more than a quarter.
-pub fn redaction_prefix_len(len: usize) -> usize {
-    (len / 4).min(4)
-}
-
-/// `ghp_…(40)`: a short prefix, then the length. Never reveals more than a quarter.
+/// A stable, one-way id of a secret under a rule: 32 hex digits. It survives edits and moves
+/// and is the same on every machine, so baselines and SARIF alert tracking can rely on it.
 ///
-/// ```
-/// assert_eq!(leakhound::finding::redact("ghp_0123456789abcdef"), "ghp_…(20)");
-/// assert_eq!(leakhound::finding::redact("hunter2!"), "hu…(8)");
-/// ```
-pub fn redact(secret: &str) -> String {
-    let n = secret.chars().count();
-    let keep: String = secret.chars().take(redaction_prefix_len(n)).collect();
-    format!("{keep}…({n})")
-}
-
-/// Hex SHA-256 of `rule_id`, a NUL, and the secret, truncated to 128 bits.
+/// A secret that could be guessed gets a deliberately slow, salted derivation (Argon2id,
+/// [`SLOW_PARAMS`]), so that a published report or baseline does not give it away to a
+/// dictionary search in milliseconds: anything a person may have chosen (found by a generic
+/// or lower-precision rule: passwords, connection strings) and any value with fewer than
+/// [`GUESSABLE_BITS`] of possible strength. Tokens in a provider's generated format (found by
+/// a high-precision rule) with more get SHA-256, which no search can invert. With a
+/// fingerprint key (`LEAKHOUND_FINGERPRINT_KEY`) every fingerprint is keyed and none can be
+/// checked against guesses without the key. docs/security.md has the threat model and the
+/// measured cost.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Fingerprint(pub String);
 
+/// Below this many bits (length x log2 of the size of the character classes it uses) a
+/// generated token still counts as guessable.
+pub const GUESSABLE_BITS: f64 = 100.0;
+
+/// Argon2id memory (KiB), passes and lanes of the slow derivation (about 25 ms a guess on
+/// one core of the machines we measured; 19 MiB a guess on a GPU).
+pub const SLOW_PARAMS: (u32, u32, u32) = (19 * 1024, 2, 1);
+
 impl Fingerprint {
-    /// Computes the fingerprint of a secret under a rule.
+    /// The fingerprint of a secret in a provider's generated format, without a key.
     pub fn new(rule_id: &str, secret: &[u8]) -> Fingerprint {
-        let mut h = Sha256::new();
-        h.update(rule_id.as_bytes());
-        h.update([0u8]);
-        h.update(secret);
-        let digest = h.finalize();
-        Fingerprint(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+        Fingerprint::derive(rule_id, secret, None, true)
     }
+
+    /// The fingerprint of a secret under a rule, keyed with `key` when given. `generated`:
+    /// the rule only matches machine-generated values (see [`guessable`]).
+    pub fn derive(
+        rule_id: &str,
+        secret: &[u8],
+        key: Option<&[u8]>,
+        generated: bool,
+    ) -> Fingerprint {
+        if !guessable(secret, generated) {
+            return Fingerprint(hex(&fast(rule_id, secret, key)[..16]));
+        }
+        static CACHE: std::sync::OnceLock<
+            std::sync::Mutex<std::collections::HashMap<[u8; 32], Fingerprint>>,
+        > = std::sync::OnceLock::new();
+        // The same password recurs across a history; the slow part runs once per process.
+        let memo_key = fast(rule_id, secret, key);
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(f) = cache.lock().ok().and_then(|c| c.get(&memo_key).cloned()) {
+            return f;
+        }
+        let f = Fingerprint(hex(&slow(rule_id, secret, key)));
+        if let Ok(mut c) = cache.lock() {
+            c.insert(memo_key, f.clone());
+        }
+        f
+    }
+
+    /// The fingerprint older releases gave a guessable secret (plain SHA-256), so that a
+    /// baseline written by them still matches; `None` where the two agree or a key is used.
+    pub fn legacy(
+        rule_id: &str,
+        secret: &[u8],
+        key: Option<&[u8]>,
+        generated: bool,
+    ) -> Option<Fingerprint> {
+        (key.is_none() && guessable(secret, generated))
+            .then(|| Fingerprint(hex(&fast(rule_id, secret, None)[..16])))
+    }
+}
+
+/// True when a dictionary or brute-force search could find the secret: a value a person may
+/// have chosen (`generated` false), or one whose possible strength (length x log2 of the
+/// size of the character classes it uses) is under [`GUESSABLE_BITS`].
+pub fn guessable(secret: &[u8], generated: bool) -> bool {
+    !generated || strength_bits(secret) < GUESSABLE_BITS
+}
+
+/// Length x log2 of the alphabet the value draws from (lowercase, uppercase, digits, other
+/// printable ASCII, anything else), an upper bound on its entropy.
+pub fn strength_bits(secret: &[u8]) -> f64 {
+    let mut classes = [false; 5];
+    for &b in secret {
+        let class = match b {
+            b'a'..=b'z' => 0,
+            b'A'..=b'Z' => 1,
+            b'0'..=b'9' => 2,
+            0x21..=0x7e => 3,
+            _ => 4,
+        };
+        classes[class] = true;
+    }
+    let size: u32 = [26, 26, 10, 32, 128]
+        .iter()
+        .zip(classes)
+        .filter(|(_, used)| *used)
+        .map(|(n, _)| n)
+        .sum();
+    secret.len() as f64 * f64::from(size.max(1)).log2()
+}
+
+fn fast(rule_id: &str, secret: &[u8], key: Option<&[u8]>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    if let Some(k) = key {
+        h.update(b"leakhound-keyed-fingerprint\0");
+        h.update((k.len() as u64).to_le_bytes());
+        h.update(k);
+    }
+    h.update(rule_id.as_bytes());
+    h.update([0u8]);
+    h.update(secret);
+    h.finalize().into()
+}
+
+fn slow(rule_id: &str, secret: &[u8], key: Option<&[u8]>) -> [u8; 16] {
+    use argon2::{Algorithm, Argon2, Params, Version};
+    let (m, t, p) = SLOW_PARAMS;
+    let params = Params::new(m, t, p, Some(16)).expect("constant Argon2 parameters are valid");
+    let salt = Sha256::digest(format!("leakhound-fingerprint-v2\0{rule_id}").as_bytes());
+    let mut out = [0u8; 16];
+    let argon = match key {
+        Some(k) => Argon2::new_with_secret(k, Algorithm::Argon2id, Version::V0x13, params),
+        None => Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params)),
+    };
+    // Errors are impossible here (valid parameters, 32-byte salt, 16-byte output), and a key
+    // too long for Argon2 (over 4 GiB) cannot come from an environment variable.
+    if let Ok(a) = argon {
+        let _ = a.hash_password_into(secret, &salt, &mut out);
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl std::fmt::Display for Fingerprint {
@@ -185,6 +304,31 @@ mod tests {
             prop_assert_eq!(r, format!("{shown}…({n})"));
             prop_assert!(keep <= 4 && keep * 4 <= n);
         }
+    }
+
+    #[test]
+    fn guessable_secrets_get_the_slow_fingerprint() {
+        let weak = b"Summer2024!";
+        let slow = Fingerprint::derive("generic.password", weak, None, false);
+        let plain = Fingerprint::legacy("generic.password", weak, None, false).expect("weak");
+        assert_ne!(slow, plain, "a weak secret must not get the plain hash");
+        // Short enough to be guessed even in a generated format.
+        assert_eq!(slow, Fingerprint::new("generic.password", weak));
+        let keyed = Fingerprint::derive("generic.password", weak, Some(b"k1"), false);
+        assert_ne!(keyed, slow);
+        assert_ne!(
+            keyed,
+            Fingerprint::derive("generic.password", weak, Some(b"k2"), false)
+        );
+        let strong = b"ghp_Qm7vT2pLx9RkZ4nBw8YcJd3FhGs6Ua1Ve0Xi";
+        assert!(!guessable(strong, true));
+        assert!(guessable(strong, false), "a person may have chosen it");
+        assert!(guessable(b"AB12", true), "short values are guessable");
+        assert!(Fingerprint::legacy("github.pat", strong, None, true).is_none());
+        assert_ne!(
+            Fingerprint::derive("github.pat", strong, Some(b"k1"), true),
+            Fingerprint::new("github.pat", strong)
+        );
     }
 
     #[test]

@@ -354,13 +354,12 @@ pub fn gitleaksignore(
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let bad = || {
-            ConfigError {
+        // Described, never quoted: the file may not be what it claims to be.
+        let bad = || ConfigError {
             at: format!("{origin}:{}", i + 1),
-            message: format!(
-                "{line:?} is not a gitleaks fingerprint: expected `path:rule:line` or `commit:path:rule:line`"
-            ),
-        }
+            message:
+                "not a gitleaks fingerprint: expected `path:rule:line` or `commit:path:rule:line`"
+                    .into(),
         };
         let mut parts = line.rsplitn(3, ':');
         let (Some(num), Some(_rule), Some(rest)) = (parts.next(), parts.next(), parts.next())
@@ -379,9 +378,64 @@ pub fn gitleaksignore(
     Ok(out)
 }
 
+/// The text `leakhound config import` writes: a comment header saying what did not translate
+/// (rules with the reason, notes, a warning when gitleaks' default rules were replaced), then
+/// the translated config as TOML. `origin` names the gitleaks file.
+pub fn render(imp: &Import, origin: &str) -> Result<String, toml::ser::Error> {
+    let mut body = format!(
+        "# Translated from {origin} by `leakhound config import`: {} rule(s) translated, {} not.\n",
+        imp.rules_translated,
+        imp.rules_skipped.len()
+    );
+    for (id, why) in &imp.rules_skipped {
+        body.push_str(&format!("# not translated: {id}: {why}\n"));
+    }
+    for n in &imp.notes {
+        body.push_str(&format!("# note: {n}\n"));
+    }
+    if imp.config.builtin_rules == Some(false) {
+        body.push_str(
+            "# The gitleaks config replaced gitleaks' default rules. leakhound's built-in rules stay on\n# when this file is used as leakhound.toml; switch some off with [rules] disable = [...].\n",
+        );
+    }
+    body.push_str(&toml::to_string(&imp.config)?);
+    Ok(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rendered_import_lists_what_did_not_translate_and_reads_back() {
+        let text = r#"
+[extend]
+useDefault = false
+
+[[rules]]
+id = "pem-file"
+path = '''\.pem$'''
+
+[[rules]]
+id = "acme-token"
+regex = '''acme_[a-z0-9]{16}'''
+keywords = ["acme_"]
+"#;
+        let imp = gitleaks(text, "g.toml").expect("parses");
+        let out = render(&imp, "g.toml").expect("renders");
+        assert!(
+            out.starts_with(
+                "# Translated from g.toml by `leakhound config import`: 1 rule(s) translated, 1 not.\n# not translated: pem-file: "
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("# The gitleaks config replaced gitleaks' default rules."),
+            "{out}"
+        );
+        let back: FileConfig = toml::from_str(&out).expect("a valid leakhound.toml");
+        assert_eq!(back.rule[0].id, "gitleaks.acme_token");
+    }
 
     #[test]
     fn a_small_config_translates_and_reports_the_rest() {

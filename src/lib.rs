@@ -9,7 +9,7 @@
 //!                        placeholder filters
 //! ```
 //!
-//! Layers, lowest first: [`source`], [`rules`], [`config`] → [`detect`] → [`lint`],
+//! Layers, lowest first: [`untrusted`], [`source`], [`rules`], [`config`] → [`detect`] → [`lint`],
 //! [`finding`] → [`triage`] → [`report`], [`scan`]. A module imports only from lower layers.
 //!
 //! ```
@@ -28,7 +28,9 @@ pub mod allow;
 pub mod baseline;
 pub mod config;
 pub mod detect;
+pub mod discover;
 pub mod finding;
+pub mod hooks;
 pub mod import;
 pub mod lint;
 pub mod report;
@@ -36,3 +38,4 @@ pub mod rules;
 pub mod scan;
 pub mod source;
 pub mod triage;
+pub mod untrusted;

@@ -167,6 +167,37 @@ pub enum ScanError {
 }
 
 impl ScanOutcome {
+    /// Files or objects that could not be read (unreadable files, paths too long, corrupt or
+    /// missing git objects): when not zero the scan is incomplete and must not pass as clean.
+    pub fn unreadable(&self) -> u64 {
+        self.stats
+            .files_skipped
+            .get("unreadable")
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Keeps what a commit message's scan found, without counting it as a file.
+    fn absorb_message(&mut self, result: FileResult) -> Vec<Finding> {
+        match result {
+            FileResult::Scanned {
+                findings,
+                suppressed,
+                broken,
+                ..
+            } => {
+                self.suppressed.extend(suppressed);
+                self.diagnostics.extend(broken);
+                findings
+            }
+            FileResult::Skipped(..) => Vec::new(),
+            FileResult::Failed(d) | FileResult::Notice(d) => {
+                self.diagnostics.push(d);
+                Vec::new()
+            }
+        }
+    }
+
     /// Counts one blob's result and keeps its suppressions and diagnostics; returns its
     /// findings for the caller to place.
     fn absorb(&mut self, result: FileResult, config: &Config) -> Vec<Finding> {
@@ -189,8 +220,9 @@ impl ScanOutcome {
                     self.diagnostics.push(Diagnostic {
                         subject: origin.path().to_string(),
                         message: format!(
-                            "skipped: larger than --max-file-size ({} bytes)",
-                            config.max_file_size
+                            "NOT SCANNED: larger than the {} byte limit (scan it with --max-file-size {})",
+                            config.max_file_size,
+                            size_flag(config.max_file_size)
                         ),
                     });
                 }
@@ -201,7 +233,23 @@ impl ScanOutcome {
                 self.diagnostics.push(d);
                 Vec::new()
             }
+            FileResult::Notice(d) => {
+                self.diagnostics.push(d);
+                Vec::new()
+            }
         }
+    }
+}
+
+/// A `--max-file-size` value ten times `limit`, for the hint on skipped files.
+fn size_flag(limit: u64) -> String {
+    let n = limit.saturating_mul(10);
+    if n >= 1 << 30 && n % (1 << 30) == 0 {
+        format!("{}G", n >> 30)
+    } else if n >= 1 << 20 && n % (1 << 20) == 0 {
+        format!("{}M", n >> 20)
+    } else {
+        n.to_string()
     }
 }
 
@@ -214,6 +262,8 @@ enum FileResult {
     },
     Skipped(Option<Origin>, SkipReason),
     Failed(Diagnostic),
+    /// Nothing was lost, but the user should know (an ignore file not read).
+    Notice(Diagnostic),
 }
 
 /// Scans files and directories.
@@ -229,6 +279,7 @@ pub fn scan_paths(
             no_ignore: config.no_ignore,
             follow_symlinks: config.follow_symlinks,
             max_file_size: config.max_file_size,
+            root_symlinks: config.root_symlinks,
         },
     )?;
     let pool = pool(config)?;
@@ -242,6 +293,9 @@ pub fn scan_paths(
                     subject: path,
                     message,
                 }),
+                WalkItem::Notice(subject, message) => {
+                    FileResult::Notice(Diagnostic { subject, message })
+                }
             })
             .collect()
     });
@@ -251,7 +305,7 @@ pub fn scan_paths(
         let found = out.absorb(r, config);
         out.findings.extend(found);
     }
-    finish(&mut out);
+    finish(&mut out, detector, config);
     out.stats.elapsed = started.elapsed();
     Ok(out)
 }
@@ -261,6 +315,7 @@ pub fn scan_bytes(bytes: &[u8], path: &str, detector: &Detector, config: &Config
     let started = Instant::now();
     let origin = Origin::File {
         path: path.to_string(),
+        raw: None,
     };
     let mut out = ScanOutcome::default();
     out.stats.rules = detector.rules().len();
@@ -268,7 +323,7 @@ pub fn scan_bytes(bytes: &[u8], path: &str, detector: &Detector, config: &Config
     let result = settle(scan, &origin, detector, config);
     let found = out.absorb(result, config);
     out.findings = found;
-    finish(&mut out);
+    finish(&mut out, detector, config);
     out.stats.elapsed = started.elapsed();
     out
 }
@@ -351,16 +406,22 @@ pub fn scan_history(
         })
     };
     let signals = Arc::clone(&config.signals);
-    let ((history, ai_commits), early) = std::thread::scope(|s| {
+    let ((history, ai_commits, commits), early) = std::thread::scope(|s| {
         let walker = s.spawn(|| {
             // Commits per agent, for the summary: classifying is a few microseconds each.
             let mut tally: BTreeMap<String, usize> = BTreeMap::new();
+            // Messages with a rule keyword, kept for the message scan (most have none).
+            let mut commits = Vec::new();
+            let mut scratch = Scratch::default();
             let history = git::walk_history(repo, selection, &mut |c| {
-                if let Some(tag) = signals.classify(c.into()) {
+                if let Some(tag) = signals.classify(c.as_ref().into()) {
                     *tally.entry(tag.tool).or_default() += 1;
                 }
+                if detector.triggers(c.message.as_bytes(), &mut scratch) {
+                    commits.push(Arc::clone(c));
+                }
             });
-            (history, tally)
+            (history, tally, commits)
         });
         let early = read(&packed.iter().collect::<Vec<_>>());
         let history = walker
@@ -406,6 +467,7 @@ pub fn scan_history(
         let origin = Origin::Commit {
             commit: blob.commit.clone(),
             path: blob.path.clone(),
+            raw: blob.raw.clone(),
         };
         results.push((i, settle(scan, &origin, detector, config)));
     }
@@ -427,10 +489,30 @@ pub fn scan_history(
             message: note.clone(),
         });
     }
+    for problem in &history.problems {
+        *out.stats.files_skipped.entry("unreadable").or_default() += 1;
+        out.diagnostics.push(Diagnostic {
+            subject: repo.display().to_string(),
+            message: problem.clone(),
+        });
+    }
     let mut found_all: Vec<(usize, Finding)> = Vec::new();
     for (i, r) in results {
         let found = out.absorb(r, config);
         found_all.extend(found.into_iter().map(|f| (i, f)));
+    }
+    // Commit messages are content too: agents and people paste tokens into them. They
+    // sort after every blob, so a secret in both is reported where its blob entered.
+    let messages = scan_messages(&commits, detector, config, &pool);
+    let redacted = redacted_commits(&messages, config);
+    for (i, r) in messages.into_iter().map(|(_, r)| r).enumerate() {
+        let found = out.absorb_message(r);
+        found_all.extend(found.into_iter().map(|f| (history.blobs.len() + i, f)));
+    }
+    for (_, f) in &mut found_all {
+        if let Some(c) = f.commit.as_ref().and_then(|c| redacted.get(&c.id)) {
+            f.commit = Some(Arc::clone(c));
+        }
     }
     let in_head: HashSet<usize> = history
         .blobs
@@ -440,26 +522,104 @@ pub fn scan_history(
         .map(|(i, _)| i)
         .collect();
     out.findings = group_history(found_all, &in_head);
+    if matches!(selection, Selection::Range { .. } | Selection::Push(_)) {
+        mark_inherited(&mut out.findings, repo, detector, config);
+    }
     out.stats.ai = Some(AiSummary::new(history.commits, ai_commits, &out.findings));
-    finish(&mut out);
+    finish(&mut out, detector, config);
     out.stats.elapsed = started.elapsed();
     Ok(out)
+}
+
+/// Where a finding in a commit message is placed: a path git cannot track, so it never
+/// collides with a file.
+pub const MESSAGE_PATH: &str = ".git/COMMIT_MSG";
+
+/// Detection over each commit's message, on the pool; only commits with something found
+/// are returned, oldest first.
+fn scan_messages(
+    commits: &[Arc<crate::source::CommitInfo>],
+    detector: &Detector,
+    config: &Config,
+    pool: &rayon::ThreadPool,
+) -> Vec<(Arc<crate::source::CommitInfo>, FileResult)> {
+    pool.install(|| {
+        commits
+            .par_iter()
+            .map_init(Scratch::default, |scratch, c| {
+                let scan = detect_any(c.message.as_bytes(), detector, config, scratch);
+                if matches!(scan, BlobScan::Clean { .. }) {
+                    return None;
+                }
+                let origin = Origin::Commit {
+                    commit: Arc::clone(c),
+                    path: MESSAGE_PATH.to_string(),
+                    raw: None,
+                };
+                Some((Arc::clone(c), settle(scan, &origin, detector, config)))
+            })
+            .flatten()
+            .collect()
+    })
+}
+
+/// Commits whose subject line holds a detected secret, with the secret redacted there
+/// (unless secrets are shown): the subject is printed with every finding of the commit.
+fn redacted_commits(
+    messages: &[(Arc<crate::source::CommitInfo>, FileResult)],
+    config: &Config,
+) -> HashMap<String, Arc<crate::source::CommitInfo>> {
+    let mut out = HashMap::new();
+    if config.show_secrets {
+        return out;
+    }
+    for (c, r) in messages {
+        let FileResult::Scanned { findings, .. } = r else {
+            continue;
+        };
+        let mut subject = c.subject.clone();
+        for f in findings {
+            let secret = f.secret.expose();
+            if !secret.is_empty() && subject.contains(secret) {
+                subject = subject.replace(secret, &crate::detect::redact(secret));
+            }
+        }
+        if subject != c.subject {
+            let mut info = (**c).clone();
+            info.subject = subject;
+            out.insert(c.id.clone(), Arc::new(info));
+        }
+    }
+    out
 }
 
 /// One finding per secret and path: the earliest blob (in oldest-first commit order) wins.
 fn group_history(mut found: Vec<(usize, Finding)>, in_head: &HashSet<usize>) -> Vec<Finding> {
     found.sort_by(|a, b| {
-        (&a.1.fingerprint, &a.1.path, a.0, a.1.location).cmp(&(
-            &b.1.fingerprint,
-            &b.1.path,
-            b.0,
-            b.1.location,
-        ))
+        (
+            &a.1.fingerprint,
+            &a.1.path,
+            &a.1.path_bytes,
+            a.0,
+            a.1.location,
+        )
+            .cmp(&(
+                &b.1.fingerprint,
+                &b.1.path,
+                &b.1.path_bytes,
+                b.0,
+                b.1.location,
+            ))
     });
     let mut out: Vec<Finding> = Vec::new();
-    let mut last_key: Option<(String, String)> = None;
+    type Key = (String, String, Option<crate::source::RawPath>);
+    let mut last_key: Option<Key> = None;
     for (order, f) in found {
-        let key = (f.fingerprint.0.clone(), f.path.clone());
+        let key = (
+            f.fingerprint.0.clone(),
+            f.path.clone(),
+            f.path_bytes.clone(),
+        );
         let at_head = in_head.contains(&order);
         if last_key.as_ref() == Some(&key) {
             let first = out.last_mut().expect("a group has a first finding");
@@ -477,6 +637,42 @@ fn group_history(mut found: Vec<(usize, Finding)>, in_head: &HashSet<usize>) -> 
         out.push(f);
     }
     out
+}
+
+/// Range and push scans: a secret counts as introduced by a commit only if no parent held
+/// it at the same path. One that a parent already had (a commit that only touched another
+/// line of the file) becomes `existing`: reported, not blocking, as in `--staged`.
+fn mark_inherited(findings: &mut [Finding], repo: &Path, detector: &Detector, config: &Config) {
+    let Ok(reader) = BlobReader::new(repo) else {
+        return;
+    };
+    let mut known: HashMap<(String, String), HashSet<String>> = HashMap::new();
+    let mut scratch = Scratch::default();
+    for f in findings.iter_mut() {
+        let Some(commit) = f.commit.as_ref().map(|c| c.id.clone()) else {
+            continue;
+        };
+        let prints = known
+            .entry((commit.clone(), f.path.clone()))
+            .or_insert_with(|| {
+                let mut all = HashSet::new();
+                for old in reader.parent_blobs(&commit, &f.path) {
+                    let origin = Origin::Staged {
+                        path: f.path.clone(),
+                    };
+                    all.extend(fingerprints_in(
+                        &reader,
+                        &old,
+                        origin,
+                        detector,
+                        config,
+                        &mut scratch,
+                    ));
+                }
+                all
+            });
+        f.existing = prints.contains(&f.fingerprint.0);
+    }
 }
 
 /// For a pre-commit hook that scanned files in full: findings in a file that is staged as a
@@ -554,7 +750,7 @@ pub fn scan_staged(
             f
         }));
     }
-    finish(&mut out);
+    finish(&mut out, detector, config);
     out.stats.elapsed = started.elapsed();
     Ok(out)
 }
@@ -608,12 +804,57 @@ fn detect_blob(
         .unwrap_or_else(BlobScan::Failed)
 }
 
-fn finish(out: &mut ScanOutcome) {
-    out.findings
-        .sort_by(|a, b| (&a.path, a.location, &a.rule_id).cmp(&(&b.path, b.location, &b.rule_id)));
+fn finish(out: &mut ScanOutcome, detector: &Detector, config: &Config) {
+    if !config.show_secrets {
+        redact_paths(out, detector, config);
+    }
+    out.findings.sort_by(|a, b| {
+        (&a.path, &a.path_bytes, a.location, &a.rule_id).cmp(&(
+            &b.path,
+            &b.path_bytes,
+            b.location,
+            &b.rule_id,
+        ))
+    });
     out.suppressed.sort();
     out.diagnostics.sort();
     out.diagnostics.dedup();
+}
+
+/// A path is printed with every finding in it: a secret in a file name (`keys/AKIA….txt`)
+/// is redacted there like anywhere else.
+fn redact_paths(out: &mut ScanOutcome, detector: &Detector, config: &Config) {
+    let mut memo: HashMap<String, Option<String>> = HashMap::new();
+    let mut scratch = Scratch::default();
+    let mut fix = |path: &mut String| {
+        let redacted = memo.entry(path.clone()).or_insert_with(|| {
+            let found = detector.detect(path.as_bytes(), DetectOptions::default(), &mut scratch);
+            let mut shown = path.clone();
+            for c in &found.candidates {
+                if detector.rule(c.rule).spec.precision < config.thresholds.min_precision {
+                    continue;
+                }
+                let secret = String::from_utf8_lossy(&c.secret);
+                shown = shown.replace(secret.as_ref(), &crate::detect::redact(&secret));
+            }
+            (shown != *path).then_some(shown)
+        });
+        if let Some(r) = redacted {
+            path.clone_from(r);
+        }
+    };
+    for f in &mut out.findings {
+        fix(&mut f.path);
+        for o in &mut f.also_in {
+            fix(&mut o.path);
+        }
+    }
+    for s in &mut out.suppressed {
+        fix(&mut s.path);
+    }
+    for d in &mut out.diagnostics {
+        fix(&mut d.subject);
+    }
 }
 
 fn scan_file(
@@ -701,11 +942,7 @@ fn detect_any(
     {
         return BlobScan::Clean { bytes: len };
     }
-    let dropped_lines = detection
-        .dropped
-        .iter()
-        .map(|d| 1 + memchr::memchr_iter(b'\n', &bytes[..d.secret_span.start]).count())
-        .collect();
+    let dropped_lines = lines_of(bytes, detection.dropped.iter().map(|d| d.secret_span.start));
     BlobScan::Found {
         bytes: len,
         found: Box::new(Found {
@@ -713,6 +950,24 @@ fn detect_any(
             dropped_lines,
         }),
     }
+}
+
+/// The 1-based line of each byte offset, in one pass over the text whatever the order or
+/// number of offsets.
+fn lines_of(bytes: &[u8], offsets: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut order: Vec<(usize, usize)> = offsets.enumerate().map(|(i, o)| (o, i)).collect();
+    order.sort_unstable();
+    let mut lines = vec![0; order.len()];
+    let (mut line, mut pos) = (1usize, 0usize);
+    for (offset, i) in order {
+        let to = offset.min(bytes.len());
+        if to > pos {
+            line += memchr::memchr_iter(b'\n', &bytes[pos..to]).count();
+            pos = to;
+        }
+        lines[i] = line;
+    }
+    lines
 }
 
 /// Triage: what a blob's candidates mean at `origin`.

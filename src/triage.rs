@@ -88,14 +88,28 @@ pub fn triage(
         return Err(why);
     }
     let secret = String::from_utf8_lossy(&candidate.secret).into_owned();
+    // Only a precise provider rule vouches that the value was generated, not chosen.
+    let generated = !rule.spec.catch_all && rule.spec.precision >= crate::rules::Precision::High;
     Ok(Finding {
         rule_id: rule.spec.id.clone(),
         rule_name: rule.spec.name.clone(),
         severity: rule.spec.severity,
         precision: rule.spec.precision,
         path: origin.path().to_string(),
+        path_bytes: origin.raw_path().cloned(),
         location: candidate.location,
-        fingerprint: Fingerprint::new(&rule.spec.id, &candidate.secret),
+        fingerprint: Fingerprint::derive(
+            &rule.spec.id,
+            &candidate.secret,
+            config.fingerprint_key.as_deref(),
+            generated,
+        ),
+        legacy_fingerprint: Fingerprint::legacy(
+            &rule.spec.id,
+            &candidate.secret,
+            config.fingerprint_key.as_deref(),
+            generated,
+        ),
         secret: Secret::new(secret, config.show_secrets),
         entropy: (candidate.entropy * 100.0).round() / 100.0,
         blast_radius: rule.spec.blast_radius.clone(),
@@ -109,7 +123,7 @@ pub fn triage(
         ai_policy: strict,
         baseline_expired: None,
         exposure: match origin {
-            Origin::File { path } => config
+            Origin::File { path, .. } => config
                 .exposure
                 .as_ref()
                 .and_then(|c| c.of(std::path::Path::new(path))),
@@ -158,7 +172,10 @@ mod tests {
     }
 
     fn file(path: &str) -> Origin {
-        Origin::File { path: path.into() }
+        Origin::File {
+            path: path.into(),
+            raw: None,
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ fn finding(rule_id: &str, path: &str, line: usize, secret: &str, show: bool) -> 
         severity: rule.spec.severity,
         precision: rule.spec.precision,
         path: path.into(),
+        path_bytes: None,
         location: TextLocation {
             line,
             column: 14,
@@ -24,6 +25,7 @@ fn finding(rule_id: &str, path: &str, line: usize, secret: &str, show: bool) -> 
         },
         secret: Secret::new(secret.into(), show),
         fingerprint: Fingerprint::new(rule_id, secret.as_bytes()),
+        legacy_fingerprint: None,
         entropy: 4.5,
         blast_radius: rule.spec.blast_radius.clone(),
         before: "GITHUB_TOKEN=".into(),

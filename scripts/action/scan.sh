@@ -2,17 +2,36 @@
 # The Action's scan step: runs leakhound for the range that range.sh chose, writes SARIF and
 # JSON, emits `::error` annotations and a job-summary table (secrets redacted, as in every
 # leakhound format), and sets the step outputs. Inputs come from the environment:
-# MODE, BASE, HEAD_REF, NOTE, SARIF, CONFIG, BASELINE, EXTRA; GITHUB_OUTPUT and
-# GITHUB_STEP_SUMMARY as GitHub sets them (files; stdout/stderr when unset, for tests).
+# MODE, BASE, HEAD_REF, NOTE, SARIF, CONFIG, BASELINE, EXTRA, FORK (true for a pull request
+# from a fork: the checkout's config is not trusted, the base commit's is used); GITHUB_OUTPUT
+# and GITHUB_STEP_SUMMARY as GitHub sets them (files; stdout/stderr when unset, for tests).
+# Reports go under RUNNER_TEMP (never into the checkout, where a planted symlink could
+# redirect the write).
 set -uo pipefail
 out=${GITHUB_OUTPUT:-/dev/stdout}
 summary=${GITHUB_STEP_SUMMARY:-/dev/stderr}
-json=$(mktemp)
-trap 'rm -f "$json"' EXIT
+work=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/leakhound.XXXXXX")
+json="$work/leakhound.json"
+sarif=${SARIF:-}
+[ -n "$sarif" ] || sarif="$work/leakhound.sarif"
 
 args=(git .)
 if [ "${MODE:-full}" = range ]; then
   args+=(--range "${BASE}..${HEAD_REF}")
+fi
+if [ "${FORK:-false}" = true ]; then
+  # A pull request from a fork may add or change leakhound.toml, .gitleaksignore and the
+  # baseline to switch its own scan off: use only what the base commit had.
+  args+=(--no-repo-config)
+  if [ -z "${CONFIG:-}" ] && [ -n "${BASE:-}" ]; then
+    for name in leakhound.toml .leakhound.toml; do
+      if git show "${BASE}:${name}" >"$work/base-config.toml" 2>/dev/null; then
+        CONFIG="$work/base-config.toml"
+        echo "leakhound: pull request from a fork: using ${name} from the base commit"
+        break
+      fi
+    done
+  fi
 fi
 [ -n "${CONFIG:-}" ] && args+=(--config "$CONFIG")
 [ -n "${BASELINE:-}" ] && args+=(--baseline "$BASELINE")
@@ -20,7 +39,7 @@ fi
 read -r -a extra <<<"${EXTRA:-}"
 
 echo "leakhound: ${NOTE:-scan}"
-leakhound "${args[@]}" "${extra[@]}" --format sarif --output "${SARIF:-leakhound.sarif}"
+leakhound "${args[@]}" "${extra[@]}" --format sarif --output "$sarif"
 code=$?
 if [ "$code" -ge 2 ] && [ "$code" -ne 3 ]; then
   echo "::error::leakhound exited $code"
@@ -28,27 +47,6 @@ if [ "$code" -ge 2 ] && [ "$code" -ne 3 ]; then
   exit 0
 fi
 leakhound "${args[@]}" "${extra[@]}" --format json --output "$json" 2>/dev/null
-python3 - "$json" "$summary" "${NOTE:-}" <<'PY'
-import json, sys
-doc = json.load(open(sys.argv[1]))
-findings = doc["findings"]
-def esc(s):
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-for f in findings:
-    where = f"file={esc(f['path'])},line={f['line']},endLine={f['end_line']},col={f['column']}"
-    ai = f" [AI: {f['ai']['tool']}]" if f.get("ai") else ""
-    msg = f"{f['rule_name']} ({f['rule_id']}, {f['severity']}){ai}: {f['secret']}. Rotate it, then remove it."
-    if f.get("present_at_head") is False:
-        msg += " Removed from HEAD but still in history."
-    print(f"::error {where},title=leakhound: {esc(f['rule_id'])}::{esc(msg)}")
-with open(sys.argv[2], "a") as s:
-    s.write(f"### leakhound: {len(findings)} finding(s)\n\n{sys.argv[3]}\n\n")
-    if findings:
-        s.write("| file | line | rule | severity | secret | commit | AI |\n|---|---|---|---|---|---|---|\n")
-        for f in findings:
-            commit = (f.get("commit") or {}).get("id", "")[:12]
-            ai = (f.get("ai") or {}).get("tool", "")
-            s.write(f"| `{f['path']}` | {f['line']} | `{f['rule_id']}` | {f['severity']} | `{f['secret']}` | {commit} | {ai} |\n")
-PY
+python3 "$(dirname "$0")/annotate.py" "$json" "$summary" "${NOTE:-}"
 count=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$json")
-printf 'exit-code=%s\nfindings=%s\nsarif-file=%s\n' "$code" "$count" "${SARIF:-leakhound.sarif}" >>"$out"
+printf 'exit-code=%s\nfindings=%s\nsarif-file=%s\n' "$code" "$count" "$sarif" >>"$out"

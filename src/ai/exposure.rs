@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
+
+use crate::untrusted::{self, Chooser};
 use serde::Serialize;
 
 /// What the output says about one file.
@@ -221,19 +223,11 @@ impl Checkout {
                 c.present.push((i, found));
             }
             if let Exclusion::RootFile(name) = agent.exclusion {
-                let path = root.join(name);
-                if path.is_file() {
-                    let mut b = GitignoreBuilder::new(root);
-                    if let Some(e) = b.add(&path) {
-                        c.problems.push(format!("{name}: {e}"));
-                    }
-                    match b.build() {
-                        Ok(g) => {
-                            c.root_files.insert(name, g);
-                        }
-                        Err(e) => c.problems.push(format!("{name}: {e}")),
-                    }
+                let mut problem = None;
+                if let Some(g) = ignore_file(root, &root.join(name), &mut problem) {
+                    c.root_files.insert(name, g);
                 }
+                c.problems.extend(problem);
             }
             if !agent.default_excluded.is_empty() {
                 let mut b = GitignoreBuilder::new(root);
@@ -321,14 +315,7 @@ impl Checkout {
             let full = self.root.join(d);
             let g = cache
                 .entry(full.clone())
-                .or_insert_with(|| {
-                    let file = full.join(name);
-                    file.is_file().then(|| {
-                        let mut b = GitignoreBuilder::new(&full);
-                        let _ = b.add(&file);
-                        b.build().ok()
-                    })?
-                })
+                .or_insert_with(|| ignore_file(&full, &full.join(name), &mut None))
                 .clone();
             if let Some(g) = g {
                 let under = rel.strip_prefix(d).unwrap_or(rel);
@@ -342,6 +329,24 @@ impl Checkout {
     }
 }
 
+/// An agent's gitignore-syntax exclusion file at `file`, rooted at `dir`, read without
+/// following a symlink and with a size cap; `None` when absent or unreadable (the reason in
+/// `problem`, without the file's content).
+fn ignore_file(dir: &Path, file: &Path, problem: &mut Option<String>) -> Option<Gitignore> {
+    let text = match untrusted::read_text(file, untrusted::cap::SMALL, Chooser::Repo) {
+        Ok(t) => t?,
+        Err(e) => {
+            *problem = Some(format!("{e}; its exclusions were not read"));
+            return None;
+        }
+    };
+    let mut b = GitignoreBuilder::new(dir);
+    for line in text.lines() {
+        let _ = b.add_line(Some(file.to_path_buf()), line);
+    }
+    b.build().ok()
+}
+
 /// Claude Code's `permissions.deny` `Read(...)` rules from the project's settings files, as
 /// one gitignore matcher rooted at the project. `./p` and `p` are project-relative, `/p`
 /// is relative to the project too (the settings file's project); `//p` (absolute) and `~/p`
@@ -351,14 +356,22 @@ fn claude_deny(root: &Path, problems: &mut Vec<String>) -> Option<Gitignore> {
     let mut any = false;
     for file in [".claude/settings.json", ".claude/settings.local.json"] {
         let path = root.join(file);
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
+        let text = match untrusted::read_text(&path, untrusted::cap::SMALL, Chooser::Repo) {
+            Ok(Some(t)) => t,
+            Ok(None) => continue,
+            Err(e) => {
+                problems.push(format!("{e}; its deny rules were not read"));
+                continue;
+            }
         };
         let json: serde_json::Value = match serde_json::from_str(&text) {
             Ok(v) => v,
             Err(e) => {
                 problems.push(format!(
-                    "{file}: not valid JSON ({e}); its deny rules were not read"
+                    "{file}: not valid JSON (line {}, column {}: {:?}); its deny rules were not read",
+                    e.line(),
+                    e.column(),
+                    e.classify()
                 ));
                 continue;
             }

@@ -20,7 +20,8 @@ pub fn from_env(signals: &Signals, get: impl Fn(&str) -> Option<String>) -> Opti
             tool: s.tool.clone(),
             signal: format!("session.{}", s.var.to_ascii_lowercase()),
             confidence: s.confidence,
-            evidence: format!("environment {}={value}", s.var),
+            // The variable's name only: its value may be a credential.
+            evidence: format!("environment variable {} is set", s.var),
         })
     })
 }

@@ -134,6 +134,12 @@ impl Detector {
         }
     }
 
+    /// True when some rule's keyword occurs in `bytes`: the cheap first step of
+    /// [`Detector::detect`], for callers that decide whether text is worth keeping.
+    pub fn triggers(&self, bytes: &[u8], scratch: &mut Scratch) -> bool {
+        !self.prefilter.scan(bytes, &mut scratch.hits).is_empty()
+    }
+
     /// The rules this detector runs.
     pub fn rules(&self) -> &RuleSet {
         &self.rules
@@ -158,6 +164,9 @@ impl Detector {
             return out;
         }
         let mut raw: Vec<(usize, Range<usize>, Range<usize>, f64)> = Vec::new();
+        // Every secret span any rule matched, kept or rejected: masked in the context of
+        // the others so that no report shows a second secret in clear.
+        let mut seen: Vec<Range<usize>> = Vec::new();
         for index in triggered {
             let rule = self.rule(index);
             let compiled = match rule.regex() {
@@ -181,7 +190,9 @@ impl Detector {
                         continue;
                     }
                 }
-                let kept_before = raw.len();
+                // A window is remembered as empty only if no rule matched there at all: a
+                // rejected match still masks the context of its neighbours.
+                let seen_before = seen.len();
                 let mut input = regex_automata::Input::new(bytes).span(window.clone());
                 loop {
                     compiled.regex.search_captures(&input, &mut caps);
@@ -189,6 +200,7 @@ impl Detector {
                     let whole = whole.range();
                     let secret_span = compiled.secret_span(&caps).unwrap_or(whole.clone());
                     if !secret_span.is_empty() {
+                        seen.push(secret_span.clone());
                         let secret = &bytes[secret_span.clone()];
                         let verdict =
                             judge(rule, &bytes[whole.clone()], secret, opts.entropy_relief)
@@ -214,14 +226,15 @@ impl Detector {
                     input.set_start(next);
                 }
                 if let (Some(m), Some(k)) = (&memo, key) {
-                    if raw.len() == kept_before {
+                    if seen.len() == seen_before {
                         m.remember_empty_window(k);
                     }
                 }
             }
         }
         let kept = self.resolve_overlaps(raw, opts, &mut out.dropped);
-        out.candidates = locate(bytes, kept);
+        let masker = Masker::new(bytes, seen, kept.is_empty());
+        out.candidates = locate(bytes, kept, &masker);
         out
     }
 
@@ -266,13 +279,20 @@ impl Detector {
         };
         raw.sort_by_key(|r| rank(r));
         let mut kept: Vec<(usize, Range<usize>, Range<usize>, f64)> = Vec::new();
+        // Kept secret spans are disjoint, so the one starting last before a span's end is
+        // the only one that can overlap it: start -> (end, rule).
+        let mut taken: std::collections::BTreeMap<usize, (usize, usize)> = Default::default();
         for r in raw {
-            let clash = kept
-                .iter()
-                .find(|k| k.2.start < r.2.end && r.2.start < k.2.end)
-                .map(|k| k.0);
+            let clash = taken
+                .range(..r.2.end)
+                .next_back()
+                .filter(|(_, (end, _))| *end > r.2.start)
+                .map(|(_, (_, rule))| *rule);
             match clash {
-                None => kept.push(r),
+                None => {
+                    taken.insert(r.2.start, (r.2.end, r.0));
+                    kept.push(r);
+                }
                 Some(winner) if opts.keep_dropped => dropped.push(Dropped {
                     rule: r.0,
                     secret_span: r.2,
@@ -367,7 +387,11 @@ fn judge(rule: &Rule, whole: &[u8], secret: &[u8], relief: f64) -> Result<f64, S
 }
 
 /// Turns byte spans into candidates with line/column and context, in one pass over the text.
-fn locate(bytes: &[u8], kept: Vec<(usize, Range<usize>, Range<usize>, f64)>) -> Vec<Candidate> {
+fn locate(
+    bytes: &[u8],
+    kept: Vec<(usize, Range<usize>, Range<usize>, f64)>,
+    masker: &Masker,
+) -> Vec<Candidate> {
     let mut out = Vec::with_capacity(kept.len());
     let mut line = 1usize;
     let mut line_start = 0usize;
@@ -392,8 +416,11 @@ fn locate(bytes: &[u8], kept: Vec<(usize, Range<usize>, Range<usize>, f64)>) -> 
         let end_col = chars(&bytes[end_line_start..secret_span.end]) + 1;
         let line_end = memchr::memchr(b'\n', &bytes[secret_span.end..])
             .map_or(bytes.len(), |p| secret_span.end + p);
-        let before = tail(&bytes[first_line_start..secret_span.start], CONTEXT);
-        let after = head(&bytes[secret_span.end..line_end], CONTEXT);
+        let before = tail(
+            &masker.mask(bytes, first_line_start..secret_span.start),
+            CONTEXT,
+        );
+        let after = head(&masker.mask(bytes, secret_span.end..line_end), CONTEXT);
         let first_line_end = memchr::memchr(b'\n', &bytes[first_line_start..])
             .map_or(bytes.len(), |p| first_line_start + p);
         let capped = |r: std::ops::Range<usize>| {
@@ -431,6 +458,105 @@ fn locate(bytes: &[u8], kept: Vec<(usize, Range<usize>, Range<usize>, f64)>) -> 
         });
     }
     out
+}
+
+/// Sorted, disjoint spans covering the same bytes.
+fn merge_spans(mut spans: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    spans.sort_unstable_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(spans.len());
+    for s in spans {
+        match out.last_mut() {
+            Some(last) if s.start < last.end => last.end = last.end.max(s.end),
+            _ => out.push(s),
+        }
+    }
+    out
+}
+
+/// What context must not show: every span a rule matched as a secret, and every other
+/// occurrence of those secrets' text (a token repeated later on the line, where no rule's
+/// context matched it).
+struct Masker {
+    /// Sorted, disjoint.
+    spans: Vec<Range<usize>>,
+    secrets: Option<aho_corasick::AhoCorasick>,
+}
+
+/// Secrets shorter than this are masked where matched, not searched for elsewhere.
+const MIN_REPEAT_MASK: usize = 6;
+
+impl Masker {
+    fn new(bytes: &[u8], spans: Vec<Range<usize>>, nothing_kept: bool) -> Masker {
+        let spans = merge_spans(spans);
+        if nothing_kept {
+            return Masker {
+                spans,
+                secrets: None,
+            };
+        }
+        let mut texts: Vec<&[u8]> = spans
+            .iter()
+            .map(|r| &bytes[r.clone()])
+            .filter(|t| t.len() >= MIN_REPEAT_MASK)
+            .collect();
+        texts.sort_unstable();
+        texts.dedup();
+        let secrets = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&texts)
+            .ok();
+        Masker { spans, secrets }
+    }
+
+    /// The bytes of `range` with every masked span that touches it replaced by its
+    /// redaction; a span cut by the edge of `range` shows as `…` alone.
+    fn mask(&self, bytes: &[u8], range: Range<usize>) -> Vec<u8> {
+        let first = self.spans.partition_point(|m| m.end <= range.start);
+        let mut spans: Vec<Range<usize>> = self.spans[first..]
+            .iter()
+            .take_while(|m| m.start < range.end)
+            .cloned()
+            .collect();
+        if let Some(ac) = &self.secrets {
+            spans.extend(
+                ac.find_iter(&bytes[range.clone()])
+                    .map(|m| range.start + m.start()..range.start + m.end()),
+            );
+            spans = merge_spans(spans);
+        }
+        let mut out = Vec::with_capacity(range.len());
+        let mut pos = range.start;
+        for m in &spans {
+            let (start, end) = (m.start.max(range.start), m.end.min(range.end));
+            out.extend_from_slice(&bytes[pos..start]);
+            if (start, end) == (m.start, m.end) {
+                let whole = String::from_utf8_lossy(&bytes[start..end]);
+                out.extend_from_slice(redact(&whole).as_bytes());
+            } else {
+                out.extend_from_slice("…".as_bytes());
+            }
+            pos = end;
+        }
+        out.extend_from_slice(&bytes[pos..range.end]);
+        out
+    }
+}
+
+/// How many leading characters redaction keeps: at most 4, and never more than a quarter.
+pub fn redaction_prefix_len(len: usize) -> usize {
+    (len / 4).min(4)
+}
+
+/// `ghp_…(40)`: a short prefix, then the length. Never reveals more than a quarter.
+///
+/// ```
+/// assert_eq!(leakhound::detect::redact("ghp_0123456789abcdef"), "ghp_…(20)");
+/// assert_eq!(leakhound::detect::redact("hunter2!"), "hu…(8)");
+/// ```
+pub fn redact(secret: &str) -> String {
+    let n = secret.chars().count();
+    let keep: String = secret.chars().take(redaction_prefix_len(n)).collect();
+    format!("{keep}…({n})")
 }
 
 /// Counts characters the way an editor does: UTF-8 continuation bytes do not count.
@@ -511,6 +637,28 @@ examples.negative = ["zzval = x"]
         );
         assert_eq!(c.before, "key: é ");
         assert_eq!(c.after, " done");
+    }
+
+    #[test]
+    fn context_never_shows_another_secret() {
+        let d = detector(RULES);
+        // Two tokens, a repeat, and a value only the assignment rule matches, on one line.
+        let text = "acme_Qm7vT2pLx9RkZ4nB and acme_Zx8cV7bN6mQ5wE4r zzval = Hq3Lp9Vt2Rk8Wm4Z then acme_Qm7vT2pLx9RkZ4nB, Hq3Lp9Vt2Rk8Wm4Z\n";
+        let out = d.detect(
+            text.as_bytes(),
+            DetectOptions {
+                keep_dropped: true,
+                ..DetectOptions::default()
+            },
+            &mut Scratch::default(),
+        );
+        assert!(out.candidates.len() >= 3, "{:?}", out.candidates);
+        for c in &out.candidates {
+            let shown = format!("{}{}", c.before, c.after);
+            for secret in ["Qm7vT2pLx9RkZ4nB", "Zx8cV7bN6mQ5wE4r", "Hq3Lp9Vt2Rk8Wm4Z"] {
+                assert!(!shown.contains(&secret[2..]), "{secret} in {shown:?}");
+            }
+        }
     }
 
     #[test]

@@ -31,6 +31,8 @@ struct Tool {
 #[derive(Serialize)]
 struct Summary<'a> {
     findings: usize,
+    /// False when files or objects could not be read: the scan did not see everything.
+    complete: bool,
     by_severity: BTreeMap<&'static str, usize>,
     #[serde(flatten)]
     stats: &'a Stats,
@@ -43,6 +45,7 @@ fn summary(outcome: &ScanOutcome) -> Summary<'_> {
     }
     Summary {
         findings: outcome.findings.len(),
+        complete: outcome.unreadable() == 0,
         by_severity,
         stats: &outcome.stats,
     }

@@ -5,6 +5,7 @@ pub mod json;
 pub mod sarif;
 pub mod text;
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use crate::rules::RuleSet;
@@ -46,4 +47,41 @@ pub fn render(
         Format::Jsonl => json::render_lines(outcome, out),
         Format::Sarif => sarif::render(outcome, rules, out),
     }
+}
+
+/// Makes text that the scanned content chose safe for a terminal or a log: C0 and C1 control
+/// characters (line breaks, carriage returns, escape sequences), DEL and the Unicode bidi and
+/// line-separator controls are written as `\x1b` / `\u{202e}` escapes, so what is shown
+/// cannot move the cursor, rewrite a line, forge a summary or reorder text. Tabs stay.
+///
+/// ```
+/// use leakhound::report::escape;
+/// assert_eq!(escape("a\x1b[2Jb\rc"), "a\\x1b[2Jb\\rc");
+/// assert_eq!(escape("plain/path.rs"), "plain/path.rs");
+/// assert_eq!(escape("x\u{202e}y"), "x\\u{202e}y");
+/// ```
+pub fn escape(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if needs_escape(c) && (c as u32) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    matches!(c,
+        '\0'..='\x08' | '\x0a'..='\x1f' | '\x7f'..='\u{9f}'
+        | '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}')
 }

@@ -98,13 +98,15 @@ pub fn build(outcome: &ScanOutcome, rules: &RuleSet) -> sarif::Sarif {
                 .build(),
         );
     }
+    // An incomplete scan (unreadable files or objects) did not do its job: say so.
+    let complete = outcome.unreadable() == 0;
     let invocation = if notes.is_empty() {
         sarif::Invocation::builder()
-            .execution_successful(true)
+            .execution_successful(complete)
             .build()
     } else {
         sarif::Invocation::builder()
-            .execution_successful(true)
+            .execution_successful(complete)
             .tool_execution_notifications(notes)
             .build()
     };
@@ -197,7 +199,14 @@ fn result(f: &Finding, rule_index: usize) -> sarif::Result {
         .end_column(loc.end_column as i64)
         .build();
     let physical = sarif::PhysicalLocation::builder()
-        .artifact_location(sarif::ArtifactLocation::builder().uri(uri(&f.path)).build())
+        .artifact_location(
+            sarif::ArtifactLocation::builder()
+                .uri(match &f.path_bytes {
+                    Some(raw) => uri_bytes(raw),
+                    None => uri(&f.path),
+                })
+                .build(),
+        )
         .region(region)
         .build();
     let mut fp = BTreeMap::new();
@@ -251,8 +260,13 @@ fn result(f: &Finding, rule_index: usize) -> sarif::Result {
 
 /// Percent-encodes a `/`-separated relative path into a URI reference (RFC 3986).
 pub fn uri(path: &str) -> String {
+    uri_bytes(path.as_bytes())
+}
+
+/// [`uri`] of a path's exact bytes (a name that is not UTF-8 stays exact, `%FF`).
+pub fn uri_bytes(path: &[u8]) -> String {
     let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
+    for &b in path {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
             out.push(b as char);
         } else {

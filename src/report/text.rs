@@ -7,7 +7,7 @@ use crate::finding::Finding;
 use crate::rules::Severity;
 use crate::scan::ScanOutcome;
 
-use super::RenderOptions;
+use super::{escape, RenderOptions};
 
 struct Paint(bool);
 
@@ -45,7 +45,10 @@ pub fn render(
         writeln!(
             out,
             "suppressed: {}:{} {}: {}",
-            s.path, s.line, s.rule_id, s.reason
+            escape(&s.path),
+            s.line,
+            escape(&s.rule_id),
+            escape(&s.reason)
         )?;
     }
     summary(outcome, status)
@@ -55,30 +58,40 @@ fn block(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
     let loc = &f.location;
     let ai_mark =
         f.ai.as_ref()
-            .map(|t| format!("  {}", p.wrap("35", &format!("[AI: {}]", t.tool))))
+            .map(|t| format!("  {}", p.wrap("35", &format!("[AI: {}]", escape(&t.tool)))))
             .unwrap_or_default();
     writeln!(
         out,
         "{}:{}:{}  {}  {}{ai_mark}",
-        p.wrap("1", &f.path),
+        p.wrap("1", &escape(&f.path)),
         loc.line,
         loc.column,
-        p.wrap("1", &f.rule_id),
+        p.wrap("1", &escape(&f.rule_id)),
         p.severity(f.severity)
     )?;
-    writeln!(out, "  {} — {}", f.rule_name, f.blast_radius)?;
+    writeln!(
+        out,
+        "  {} — {}",
+        escape(&f.rule_name),
+        escape(&f.blast_radius)
+    )?;
     let secret = f.secret.display();
-    let line = format!("{}{}{}", f.before, p.wrap("7", &secret), f.after);
+    let line = format!(
+        "{}{}{}",
+        escape(&f.before),
+        p.wrap("7", &escape(&secret)),
+        escape(&f.after)
+    );
     writeln!(out, "  {:>5} | {}", loc.line, line.trim())?;
     if let Some(c) = &f.commit {
         writeln!(
             out,
             "  introduced in {} by {} <{}> on {}: {}",
-            &c.id[..c.id.len().min(12)],
-            c.author_name,
-            c.author_email,
+            escape(&c.id[..c.id.len().min(12)]),
+            escape(&c.author_name),
+            escape(&c.author_email),
             date(c.author_time),
-            c.subject
+            escape(&c.subject)
         )?;
     }
     match f.present_at_head {
@@ -105,7 +118,7 @@ fn block(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
             out,
             "  AI-authored ({} confidence): {}{}",
             t.confidence.as_str(),
-            t.evidence,
+            escape(&t.evidence),
             if f.ai_policy {
                 "; stricter AI thresholds applied"
             } else {
@@ -118,14 +131,22 @@ fn block(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
             writeln!(
                 out,
                 "  AI agents' file tools would read this file: {}",
-                e.readable_by.join(", ")
+                escape(&e.readable_by.join(", "))
             )?;
         }
         if !e.excluded_for.is_empty() {
-            writeln!(out, "  excluded for: {}", e.excluded_for.join(", "))?;
+            writeln!(
+                out,
+                "  excluded for: {}",
+                escape(&e.excluded_for.join(", "))
+            )?;
         }
         if !e.suggestions.is_empty() {
-            writeln!(out, "  to exclude it: {}", e.suggestions.join("; "))?;
+            writeln!(
+                out,
+                "  to exclude it: {}",
+                escape(&e.suggestions.join("; "))
+            )?;
         }
         writeln!(
             out,
@@ -175,7 +196,12 @@ fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
     // A partial clone or a damaged pack can mean thousands of unreadable objects: the
     // terminal gets the first ones, the JSON and SARIF reports get them all.
     for d in outcome.diagnostics.iter().take(MAX_DIAGNOSTICS) {
-        writeln!(status, "leakhound: {}: {}", d.subject, d.message)?;
+        writeln!(
+            status,
+            "leakhound: {}: {}",
+            escape(&d.subject),
+            escape(&d.message)
+        )?;
     }
     if let Some(more) = outcome.diagnostics.len().checked_sub(MAX_DIAGNOSTICS) {
         if more > 0 {
@@ -203,7 +229,12 @@ fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
         }
     }
     let n = outcome.findings.len();
-    let findings = if n == 0 {
+    let unreadable = outcome.unreadable();
+    let findings = if n == 0 && unreadable > 0 {
+        format!(
+            "scan incomplete: {unreadable} file(s) or object(s) could not be read (listed above); nothing found in what was read"
+        )
+    } else if n == 0 {
         "no secrets found".to_string()
     } else {
         format!(
@@ -233,7 +264,14 @@ fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
         let tools: Vec<String> = ai
             .by_tool
             .iter()
-            .map(|(tool, t)| format!("{tool} {} commits, {} findings", t.commits, t.findings))
+            .map(|(tool, t)| {
+                format!(
+                    "{} {} commits, {} findings",
+                    escape(tool),
+                    t.commits,
+                    t.findings
+                )
+            })
             .collect();
         writeln!(
             status,

@@ -41,6 +41,14 @@ pub enum RuleError {
         /// What is wrong, and the fix.
         message: String,
     },
+    /// User rules past the documented limits (count, compiled regex memory).
+    #[error("{origin}: {message}")]
+    TooMany {
+        /// Where the rule that crossed the limit came from.
+        origin: String,
+        /// Which limit, and what to do.
+        message: String,
+    },
     /// Two rules share an id.
     #[error("rule id {id} is defined twice: in {first} and in {second}")]
     Duplicate {
@@ -321,10 +329,19 @@ fn valid_id(id: &str) -> bool {
     seg(parts.next()) && seg(parts.next()) && parts.next().is_none()
 }
 
+/// At most this many rules besides the built-in ones (config `[[rule]]`, `--rules` files,
+/// imported gitleaks rules).
+pub const MAX_USER_RULES: usize = 2_000;
+
+/// At most this much compiled regex memory for the rules besides the built-in ones.
+pub const MAX_USER_REGEX_MEMORY: usize = 256 << 20;
+
 /// An ordered, id-unique collection of rules.
 #[derive(Debug, Default, Clone)]
 pub struct RuleSet {
     rules: Vec<Arc<Rule>>,
+    /// Rules that are not built in, and their compiled regex memory.
+    user: (usize, usize),
 }
 
 impl RuleSet {
@@ -351,9 +368,18 @@ impl RuleSet {
     /// Reads and parses one rule file (`.yaml`/`.yml` as YAML, anything else as TOML)
     /// without compiling regexes; `rules check` reports compile errors itself.
     pub fn parse_file(path: &Path) -> Result<Vec<Rule>, RuleError> {
-        let text = std::fs::read_to_string(path).map_err(|err| RuleError::Read {
+        let text = crate::untrusted::read_text(
+            path,
+            crate::untrusted::cap::RULES,
+            crate::untrusted::Chooser::User,
+        )
+        .map_err(|e| RuleError::Parse {
             path: path.to_path_buf(),
-            err,
+            message: e.reason,
+        })?
+        .ok_or_else(|| RuleError::Read {
+            path: path.to_path_buf(),
+            err: std::io::Error::from(std::io::ErrorKind::NotFound),
         })?;
         let format = match path.extension().and_then(|e| e.to_str()) {
             Some("yaml" | "yml") => Format::Yaml,
@@ -362,7 +388,8 @@ impl RuleSet {
         parse_rules(&text, &path.display().to_string(), format)
     }
 
-    /// Adds a rule, rejecting a duplicate id.
+    /// Adds a rule, rejecting a duplicate id. A rule that is not built in is compiled here
+    /// and counted against [`MAX_USER_RULES`] and [`MAX_USER_REGEX_MEMORY`].
     pub fn push(&mut self, rule: Rule) -> Result<(), RuleError> {
         if let Some(prev) = self.rules.iter().find(|r| r.id() == rule.id()) {
             return Err(RuleError::Duplicate {
@@ -371,7 +398,35 @@ impl RuleSet {
                 second: rule.origin,
             });
         }
+        if !rule.origin.starts_with("builtin:") {
+            self.count_user_rule(&rule)?;
+        }
         self.rules.push(Arc::new(rule));
+        Ok(())
+    }
+
+    fn count_user_rule(&mut self, rule: &Rule) -> Result<(), RuleError> {
+        let too_many = |message: String| RuleError::TooMany {
+            origin: rule.origin.clone(),
+            message,
+        };
+        if self.user.0 >= MAX_USER_RULES {
+            return Err(too_many(format!(
+                "more than {MAX_USER_RULES} rules besides the built-in ones: merge rules or split the scan"
+            )));
+        }
+        // A rule whose regex does not compile is reported by the detector (or `rules check`),
+        // not here; only the memory of those that compile counts.
+        let memory = rule.regex().map_or(0, |c| c.regex.memory_usage());
+        if self.user.1 + memory > MAX_USER_REGEX_MEMORY {
+            return Err(too_many(format!(
+                "rule {} takes the compiled regexes of the rules besides the built-in ones past {} MiB: simplify the large patterns (bounded repetitions such as {{1,1000}} compile to large automata)",
+                rule.id(),
+                MAX_USER_REGEX_MEMORY >> 20
+            )));
+        }
+        self.user.0 += 1;
+        self.user.1 += memory;
         Ok(())
     }
 

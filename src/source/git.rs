@@ -19,6 +19,8 @@ pub struct HistoryBlob {
     pub commit: Arc<CommitInfo>,
     /// Path in that commit's tree, `/`-separated.
     pub path: String,
+    /// The path's bytes when they are not UTF-8.
+    pub raw: Option<super::RawPath>,
 }
 
 /// What a history walk found.
@@ -32,6 +34,9 @@ pub struct History {
     pub head_blobs: HashSet<BlobId>,
     /// Facts worth telling the user: shallow clone, submodules not followed, range fallbacks.
     pub notes: Vec<String>,
+    /// What could not be read (a missing or corrupt commit, tree or ref target): each makes
+    /// the scan incomplete, which must never pass as clean.
+    pub problems: Vec<String>,
 }
 
 /// Which commits to walk.
@@ -205,7 +210,7 @@ fn bound_pack_mappings() {
 pub fn walk_history(
     path: &Path,
     selection: &Selection,
-    observe: &mut dyn FnMut(&CommitInfo),
+    observe: &mut dyn FnMut(&Arc<CommitInfo>),
 ) -> Result<History, SourceError> {
     let repo = open(path)?;
     let mut out = History::default();
@@ -216,8 +221,8 @@ pub fn walk_history(
         );
     }
     if is_partial_clone(&repo) {
-        out.notes.push(
-            "partial clone: objects the filter left on the server are missing and cannot be scanned"
+        out.problems.push(
+            "partial clone: objects the filter left on the server are missing and cannot be scanned (clone without --filter for a full scan)"
                 .into(),
         );
     }
@@ -236,16 +241,17 @@ pub fn walk_history(
                         walk.push(c.id()).map_err(|e| git_err(path, e))?;
                         tips += 1;
                     }
-                    // Tags of trees or blobs are fine to skip; a ref to a missing object is not.
-                    Err(e) if e.code() == git2::ErrorCode::NotFound => {
+                    // Tags of trees or blobs are fine to skip; a ref to a missing or unreadable
+                    // object is not.
+                    Err(_) if peels_to_tree_or_blob(&r) => {}
+                    Err(_) => {
                         dangling.push(String::from_utf8_lossy(r.name_bytes()).into_owned());
                     }
-                    Err(_) => {}
                 }
             }
             if !dangling.is_empty() {
-                out.notes.push(format!(
-                    "{} ref(s) point at missing objects and were skipped: {}",
+                out.problems.push(format!(
+                    "{} ref(s) point at missing or unreadable objects and were skipped: {}",
                     dangling.len(),
                     dangling.join(", ")
                 ));
@@ -319,20 +325,38 @@ pub fn walk_history(
     let mut seen_blobs = OidSet::default();
     let mut submodules = 0usize;
     for id in walk {
-        let id = id.map_err(|e| git_err(path, e))?;
+        let id = match id {
+            Ok(id) => id,
+            Err(e) => {
+                // A commit whose parents cannot be read ends the walk: what lies behind it
+                // is unknown.
+                out.problems.push(format!(
+                    "the commit graph could not be walked further: {}",
+                    e.message()
+                ));
+                break;
+            }
+        };
         let commit = match repo.find_commit(id) {
             Ok(c) => c,
             Err(e) => {
-                out.notes.push(format!("commit {id}: {}", e.message()));
+                out.problems
+                    .push(format!("commit {id} cannot be read: {}", e.message()));
                 continue;
             }
         };
         out.commits += 1;
         let info = Arc::new(commit_info(&commit));
         observe(&info);
-        let Ok(tree) = commit.tree() else {
-            out.notes.push(format!("commit {id}: tree is missing"));
-            continue;
+        let tree = match commit.tree() {
+            Ok(t) => t,
+            Err(e) => {
+                out.problems.push(format!(
+                    "commit {id}: its tree cannot be read: {}",
+                    e.message()
+                ));
+                continue;
+            }
         };
         if range {
             introduced(
@@ -342,31 +366,41 @@ pub fn walk_history(
                 &info,
                 &mut seen_blobs,
                 &mut out.blobs,
+                &mut out.problems,
             );
         } else {
-            let mut stack = vec![(tree, String::new())];
+            let mut stack = vec![(tree, Vec::<u8>::new())];
             while let Some((t, prefix)) = stack.pop() {
                 // Paths are built only for entries not seen before: most are skipped.
                 let full = |name: &[u8]| {
-                    let name = String::from_utf8_lossy(name);
-                    if prefix.is_empty() {
-                        name.into_owned()
-                    } else {
-                        format!("{prefix}/{name}")
+                    let mut p = Vec::with_capacity(prefix.len() + 1 + name.len());
+                    if !prefix.is_empty() {
+                        p.extend_from_slice(&prefix);
+                        p.push(b'/');
                     }
+                    p.extend_from_slice(name);
+                    p
                 };
                 for e in t.iter() {
                     match e.kind() {
                         Some(ObjectType::Tree) if seen_trees.insert(e.id()) => {
-                            if let Ok(sub) = repo.find_tree(e.id()) {
-                                stack.push((sub, full(e.name_bytes())));
+                            match repo.find_tree(e.id()) {
+                                Ok(sub) => stack.push((sub, full(e.name_bytes()))),
+                                Err(err) => out.problems.push(format!(
+                                    "commit {id}: tree {} at {} cannot be read: {}",
+                                    e.id(),
+                                    String::from_utf8_lossy(&full(e.name_bytes())),
+                                    err.message()
+                                )),
                             }
                         }
                         Some(ObjectType::Blob) if seen_blobs.insert(e.id()) => {
+                            let (path, raw) = super::path_name(full(e.name_bytes()));
                             out.blobs.push(HistoryBlob {
                                 id: blob_id(e.id()),
                                 commit: info.clone(),
-                                path: full(e.name_bytes()),
+                                path,
+                                raw,
                             });
                         }
                         Some(ObjectType::Commit) => submodules += 1,
@@ -384,11 +418,45 @@ pub fn walk_history(
     Ok(out)
 }
 
-/// A clone made with `--filter` records a promisor remote (`extensions.partialClone`).
+/// A clone made with `--filter` records a promisor remote: older git as
+/// `extensions.partialClone`, current git as `remote.<name>.promisor = true` (and a
+/// `remote.<name>.partialclonefilter`).
 fn is_partial_clone(repo: &Repository) -> bool {
-    repo.config()
-        .and_then(|c| c.get_string("extensions.partialclone"))
+    let Ok(config) = repo.config() else {
+        return false;
+    };
+    if config
+        .get_string("extensions.partialclone")
         .is_ok_and(|v| !v.is_empty())
+    {
+        return true;
+    }
+    let Ok(mut entries) = config.entries(Some(r"remote\..*\.(promisor|partialclonefilter)")) else {
+        return false;
+    };
+    let mut found = false;
+    while let Some(Ok(e)) = entries.next() {
+        let name = e.name().unwrap_or_default().to_ascii_lowercase();
+        let value = e.value().unwrap_or_default().to_ascii_lowercase();
+        found |= name.ends_with(".partialclonefilter")
+            || matches!(value.as_str(), "true" | "yes" | "on" | "1");
+    }
+    found
+}
+
+/// True when a ref that does not peel to a commit ends at a tree or a blob (a tag of a
+/// file), which has no history to scan; false when its target cannot be read.
+fn peels_to_tree_or_blob(r: &git2::Reference<'_>) -> bool {
+    r.peel(ObjectType::Any).is_ok_and(|o| {
+        let o = match o.as_tag() {
+            Some(t) => match t.target() {
+                Ok(t) => t,
+                Err(_) => return false,
+            },
+            None => o,
+        };
+        matches!(o.kind(), Some(ObjectType::Tree | ObjectType::Blob))
+    })
 }
 
 fn resolve(repo: &Repository, rev: &str) -> Result<Oid, git2::Error> {
@@ -459,23 +527,46 @@ fn introduced(
     info: &Arc<CommitInfo>,
     seen: &mut OidSet,
     out: &mut Vec<HistoryBlob>,
+    problems: &mut Vec<String>,
 ) {
-    let mut per_parent: Vec<HashMap<String, Oid>> = Vec::new();
-    let parents: Vec<Option<Tree<'_>>> = if commit.parent_count() == 0 {
-        vec![None]
-    } else {
-        commit.parents().map(|p| p.tree().ok()).collect()
-    };
+    let mut per_parent: Vec<HashMap<Vec<u8>, Oid>> = Vec::new();
+    let mut parents: Vec<Option<Tree<'_>>> = Vec::new();
+    if commit.parent_count() == 0 {
+        parents.push(None);
+    }
+    for i in 0..commit.parent_count() {
+        match commit.parent(i).and_then(|p| p.tree()) {
+            Ok(t) => parents.push(Some(t)),
+            Err(e) => {
+                // Without the parent's tree everything would look new; scanning the whole
+                // tree against nothing over-reports, which is the safe side.
+                problems.push(format!(
+                    "commit {}: parent {i} cannot be read: {}",
+                    commit.id(),
+                    e.message()
+                ));
+                parents.push(None);
+            }
+        }
+    }
     for parent in &parents {
         let mut changed = HashMap::new();
-        if let Ok(diff) = repo.diff_tree_to_tree(parent.as_ref(), Some(tree), None) {
+        let diff = repo.diff_tree_to_tree(parent.as_ref(), Some(tree), None);
+        if let Err(e) = &diff {
+            problems.push(format!(
+                "commit {}: its changes cannot be read: {}",
+                commit.id(),
+                e.message()
+            ));
+        }
+        if let Ok(diff) = diff {
             for d in diff.deltas() {
                 let f = d.new_file();
                 if f.id().is_zero() || f.mode() == git2::FileMode::Commit {
                     continue;
                 }
                 if let Some(p) = f.path_bytes() {
-                    changed.insert(String::from_utf8_lossy(p).into_owned(), f.id());
+                    changed.insert(p.to_vec(), f.id());
                 }
             }
         }
@@ -484,17 +575,19 @@ fn introduced(
     let Some((first, rest)) = per_parent.split_first() else {
         return;
     };
-    let mut paths: Vec<(&String, &Oid)> = first
+    let mut paths: Vec<(&Vec<u8>, &Oid)> = first
         .iter()
         .filter(|(p, id)| rest.iter().all(|m| m.get(*p) == Some(*id)))
         .collect();
     paths.sort();
     for (p, id) in paths {
         if seen.insert(*id) {
+            let (path, raw) = super::path_name(p.clone());
             out.push(HistoryBlob {
                 id: blob_id(*id),
                 commit: info.clone(),
-                path: p.clone(),
+                path,
+                raw,
             });
         }
     }
@@ -737,6 +830,19 @@ impl BlobReader {
             .map_err(|e| format!("blob {id}: {}", e.message()))
     }
 
+    /// The blobs at `path` in each parent of `commit` that has one: what the commit
+    /// changed at that path, to tell a secret it introduced from one that was already there.
+    pub fn parent_blobs(&self, commit: &str, path: &str) -> Vec<BlobId> {
+        let Ok(c) = Oid::from_str(commit).and_then(|id| self.repo.find_commit(id)) else {
+            return Vec::new();
+        };
+        c.parents()
+            .filter_map(|p| p.tree().ok()?.get_path(Path::new(path)).ok())
+            .filter(|e| e.kind() == Some(ObjectType::Blob))
+            .map(|e| blob_id(e.id()))
+            .collect()
+    }
+
     /// The repository, for lookups beyond blobs.
     pub fn repo(&self) -> &Repository {
         &self.repo
@@ -747,6 +853,23 @@ impl BlobReader {
         let odb = self.repo.odb().ok()?;
         odb.read_header(oid(id)).ok().map(|(len, _)| len)
     }
+}
+
+/// The directory git runs the hooks of the repository at `path` from: `core.hooksPath` when
+/// set (relative to the work tree, or to the git directory of a bare repository), else
+/// `<git dir>/hooks`. It may not exist yet. Reads only; does not search parent directories.
+pub fn hooks_dir(path: &Path) -> Result<std::path::PathBuf, SourceError> {
+    let repo = Repository::open(path).map_err(|e| SourceError::Git {
+        path: path.display().to_string(),
+        message: format!("not a git repository: {e}"),
+    })?;
+    Ok(
+        match repo.config().and_then(|c| c.get_path("core.hooksPath")) {
+            Ok(p) if p.is_absolute() => p,
+            Ok(p) => repo.workdir().unwrap_or(repo.path()).join(p),
+            Err(_) => repo.path().join("hooks"),
+        },
+    )
 }
 
 #[cfg(test)]

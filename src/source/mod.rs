@@ -63,6 +63,8 @@ pub enum Origin {
     File {
         /// Display path: as walked, `./` stripped, `/` separators.
         path: String,
+        /// The exact bytes of a path that is not UTF-8 (`path` then shows U+FFFD).
+        raw: Option<RawPath>,
     },
     /// A blob in git history, at the commit and path where it first appeared.
     Commit {
@@ -70,6 +72,8 @@ pub enum Origin {
         commit: Arc<CommitInfo>,
         /// Path in that commit's tree.
         path: String,
+        /// The exact bytes of a path that is not UTF-8.
+        raw: Option<RawPath>,
     },
     /// A staged (index) blob about to be committed.
     Staged {
@@ -82,7 +86,17 @@ impl Origin {
     /// The path shown to people and written to reports.
     pub fn path(&self) -> &str {
         match self {
-            Origin::File { path } | Origin::Commit { path, .. } | Origin::Staged { path } => path,
+            Origin::File { path, .. } | Origin::Commit { path, .. } | Origin::Staged { path } => {
+                path
+            }
+        }
+    }
+
+    /// The exact bytes of the path when it is not UTF-8.
+    pub fn raw_path(&self) -> Option<&RawPath> {
+        match self {
+            Origin::File { raw, .. } | Origin::Commit { raw, .. } => raw.as_ref(),
+            Origin::Staged { .. } => None,
         }
     }
 
@@ -91,6 +105,21 @@ impl Origin {
         match self {
             Origin::Commit { commit, .. } => Some(commit),
             _ => None,
+        }
+    }
+}
+
+/// The bytes of a path that is not valid UTF-8, kept so that two such names never collide.
+pub type RawPath = Arc<[u8]>;
+
+/// A path's display form (`/`-separated, invalid UTF-8 shown as U+FFFD) and, when the bytes
+/// are not UTF-8, the bytes themselves.
+pub fn path_name(bytes: Vec<u8>) -> (String, Option<RawPath>) {
+    match String::from_utf8(bytes) {
+        Ok(s) => (s, None),
+        Err(e) => {
+            let raw: RawPath = e.into_bytes().into();
+            (String::from_utf8_lossy(&raw).into_owned(), Some(raw))
         }
     }
 }

@@ -1,0 +1,323 @@
+//! What the scanning subcommands share: the common flags, turning them into a config,
+//! detector and baseline, and rendering the outcome into an exit code.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+
+use leakhound::ai::AiMode;
+use leakhound::baseline::{self, Baseline};
+use leakhound::config::{parse_size, Config, FileConfig, DEFAULT_MAX_FILE_SIZE};
+use leakhound::detect::Detector;
+use leakhound::report::{self, Format, RenderOptions};
+use leakhound::rules::{Precision, RuleSet, Severity};
+use leakhound::{discover, scan, untrusted};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum ListFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum OutputFormat {
+    Text,
+    Json,
+    Jsonl,
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct CommonArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(super) format: OutputFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub(super) output: Option<PathBuf>,
+    /// Print secrets in full (redacted by default in every format).
+    #[arg(long)]
+    pub(super) show_secrets: bool,
+    /// Skip files (and blobs) larger than this (K, M, G suffixes) [default: 10M].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(super) max_file_size: Option<u64>,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub(super) threads: Option<usize>,
+    /// Exit 1 only for findings at or above this severity [default: low].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub(super) fail_on: Option<Severity>,
+    /// Also report low-precision (generic, noisy) rules.
+    #[arg(long)]
+    pub(super) all_rules: bool,
+    /// List candidates that were dropped, and why.
+    #[arg(long)]
+    pub(super) explain_suppressed: bool,
+    /// Load extra rule files from this file or directory.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub(super) extra_rules: Vec<PathBuf>,
+    /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub(super) color: Color,
+    /// Config file (default: leakhound.toml or .leakhound.toml at the repository root; else
+    /// a .gitleaks.toml or .betterleaks.toml there, translated).
+    #[arg(long, value_name = "FILE")]
+    pub(super) config: Option<PathBuf>,
+    /// Accepted findings (`leakhound baseline create`); overrides `baseline` in the config.
+    #[arg(long, value_name = "FILE")]
+    pub(super) baseline: Option<PathBuf>,
+    /// The stricter policy for AI-written work: auto (AI-tagged commits, agent sessions,
+    /// messages with AI trailers), strict (everything), off. Overrides `[ai] mode`.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub(super) ai: Option<AiModeArg>,
+    /// Ignore the scanned repository's own settings (leakhound.toml, .gitleaks.toml,
+    /// .gitleaksignore and the baseline they name): for pull requests from forks and other
+    /// untrusted checkouts. `--config` and `--baseline` still apply.
+    #[arg(long)]
+    pub(super) no_repo_config: bool,
+}
+
+/// The most worker threads `--threads` accepts.
+const MAX_THREADS: usize = 1024;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(super) enum AiModeArg {
+    Auto,
+    Strict,
+    Off,
+}
+
+impl From<AiModeArg> for AiMode {
+    fn from(m: AiModeArg) -> AiMode {
+        match m {
+            AiModeArg::Auto => AiMode::Auto,
+            AiModeArg::Strict => AiMode::Strict,
+            AiModeArg::Off => AiMode::Off,
+        }
+    }
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+/// Everything a scan needs besides its input: config, rules, baseline.
+pub(super) struct Setup {
+    pub(super) config: Config,
+    pub(super) detector: Detector,
+    pub(super) baseline: Option<Baseline>,
+}
+
+/// Defaults, then the config file (or a translated gitleaks config), then command-line
+/// flags, for a scan rooted at `root`.
+pub(super) fn setup(c: &CommonArgs, no_ignore: bool, follow: bool, root: &Path) -> Result<Setup> {
+    match c.threads {
+        Some(0) => bail!("--threads must be at least 1"),
+        Some(n) if n > MAX_THREADS => bail!("--threads {n}: at most {MAX_THREADS}"),
+        _ => {}
+    }
+    let mut config = Config {
+        no_ignore,
+        follow_symlinks: follow,
+        threads: c.threads,
+        show_secrets: c.show_secrets,
+        keep_dropped: c.explain_suppressed,
+        fingerprint_key: fingerprint_key(),
+        ..Config::default()
+    };
+    let found = discover::settings(
+        root,
+        discover::Lookup {
+            config: c.config.as_deref(),
+            baseline: c.baseline.as_deref(),
+            repo_config: !c.no_repo_config,
+        },
+    )?;
+    notify(&found.notices)?;
+    let (file, origin) = (&found.file, &found.origin);
+    file.apply(&mut config, origin)?;
+    if let Some(v) = c.fail_on {
+        config.thresholds.fail_on = v;
+    }
+    if c.all_rules {
+        config.thresholds.min_precision = Precision::Low;
+    }
+    if let Some(v) = c.max_file_size {
+        config.max_file_size = if v == 0 { DEFAULT_MAX_FILE_SIZE } else { v };
+    }
+    if let Some(mode) = c.ai {
+        config.ai.mode = mode.into();
+    }
+    let mut rules = file.rule_set(origin)?;
+    for path in rule_files(&c.extra_rules)? {
+        for rule in RuleSet::load_file(&path)? {
+            rules.push(rule)?;
+        }
+    }
+    Ok(Setup {
+        config,
+        detector: Detector::new(rules),
+        baseline: found.baseline,
+    })
+}
+
+/// `LEAKHOUND_FINGERPRINT_KEY`: a key for fingerprints (see docs/security.md).
+fn fingerprint_key() -> Option<std::sync::Arc<[u8]>> {
+    std::env::var_os("LEAKHOUND_FINGERPRINT_KEY")
+        .filter(|v| !v.is_empty())
+        .map(|v| v.as_encoded_bytes().into())
+}
+
+/// Prints notices on stderr, escaped: they may name files the repository chose.
+pub(super) fn notify(notices: &[String]) -> Result<()> {
+    let mut err = io::stderr().lock();
+    for n in notices {
+        writeln!(err, "leakhound: {}", report::escape(n))?;
+    }
+    Ok(())
+}
+
+/// The config file that applies for a scan of `root`, with its origin (for `config show`).
+pub(super) fn load_config_file(
+    explicit: Option<&Path>,
+    root: &Path,
+) -> Result<(FileConfig, String)> {
+    let found = discover::settings(
+        root,
+        discover::Lookup {
+            config: explicit,
+            repo_config: true,
+            ..discover::Lookup::default()
+        },
+    )?;
+    notify(&found.notices)?;
+    Ok((found.file, found.origin))
+}
+
+/// The repository top holding `root`; outside a repository, `root` (or its folder).
+pub(super) fn checkout_top(root: &Path) -> PathBuf {
+    discover::checkout_top(root)
+}
+
+/// Moves the findings a baseline accepts out of the report (expired entries stay).
+pub(super) fn accept_baseline(
+    outcome: &mut scan::ScanOutcome,
+    b: Option<&Baseline>,
+    config: &Config,
+) {
+    if let Some(b) = b {
+        baseline::apply(outcome, b, &baseline::today(), config.keep_dropped);
+    }
+}
+
+/// Renders the outcome in the chosen format to `--output` or stdout; the value is the exit
+/// code: 1 for a finding at or above its `fail_on`, else 3 when some files or objects could
+/// not be read (the scan is incomplete), else 0.
+pub(super) fn report(
+    outcome: &scan::ScanOutcome,
+    detector: &Detector,
+    c: &CommonArgs,
+    config: &Config,
+) -> Result<u8> {
+    let format = match c.format {
+        OutputFormat::Text => Format::Text,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Jsonl => Format::Jsonl,
+        OutputFormat::Sarif => Format::Sarif,
+    };
+    let color = match c.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            c.output.is_none()
+                && io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let opts = RenderOptions { color };
+    let mut status = io::stderr().lock();
+    match &c.output {
+        Some(path) => {
+            let mut buf = Vec::new();
+            report::render(
+                outcome,
+                detector.rules(),
+                format,
+                opts,
+                &mut buf,
+                &mut status,
+            )?;
+            untrusted::write(path, &buf)?;
+        }
+        None => {
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            report::render(
+                outcome,
+                detector.rules(),
+                format,
+                opts,
+                &mut out,
+                &mut status,
+            )?;
+            out.flush()?;
+        }
+    }
+    let failing = outcome.findings.iter().any(|f| {
+        let fail_on = if f.ai_policy {
+            config.thresholds.fail_on.min(config.ai.fail_on)
+        } else {
+            config.thresholds.fail_on
+        };
+        !f.existing && f.severity >= fail_on
+    });
+    let unreadable = outcome.unreadable();
+    if !failing && unreadable > 0 {
+        writeln!(
+            status,
+            "leakhound: scan incomplete: {unreadable} file(s) or object(s) could not be read; exit 3"
+        )?;
+        return Ok(3);
+    }
+    Ok(u8::from(failing))
+}
+
+/// The rule files named by `paths`: files as given, directories as their `.toml`, `.yaml`
+/// and `.yml` files in name order.
+pub(super) fn rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut here: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("{}: cannot read rule directory", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    matches!(
+                        f.extension().and_then(|e| e.to_str()),
+                        Some("toml" | "yaml" | "yml")
+                    )
+                })
+                .collect();
+            here.sort();
+            files.extend(here);
+        } else if p.exists() {
+            files.push(p.clone());
+        } else {
+            bail!("{}: no such rule file or directory", p.display());
+        }
+    }
+    Ok(files)
+}
+
+/// The process environment, as the library's session detection reads it.
+pub(super) fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
