@@ -101,3 +101,21 @@ fn scan_tree(bencher: divan::Bencher) {
 fn startup_builtin_rules() -> Detector {
     Detector::new(RuleSet::builtin().expect("built-in rules"))
 }
+
+/// The fingerprint of a guessable secret (Argon2id, the cost an attacker pays per guess) and
+/// of a generated token (SHA-256). Distinct secrets each time, so the per-process cache does
+/// not answer.
+#[divan::bench(args = [false, true])]
+fn fingerprint(bencher: divan::Bencher, generated: bool) {
+    let mut n = 0u64;
+    bencher.bench_local(|| {
+        n += 1;
+        let secret = format!("Summer{n}!Qm7vT2pLx9RkZ4nBw8YcJd3FhGs6Ua1Ve0Xi");
+        leakhound::finding::Fingerprint::derive(
+            "generic.password",
+            secret.as_bytes(),
+            None,
+            generated,
+        )
+    });
+}

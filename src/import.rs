@@ -274,6 +274,7 @@ fn translate_rule(r: &GlRule, origin: &str) -> Result<(RuleSpec, Vec<AllowSpec>)
             }
         ),
         references: Vec::new(),
+        revoke: None,
         examples: Default::default(),
         secret_group: Some(match r.secret_group {
             Some(n) => crate::rules::SecretGroup::Index(n),

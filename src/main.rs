@@ -13,7 +13,9 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("leakhound: error: {e:#}");
+            // Errors can name files and refs the scanned repository chose.
+            let text = format!("{e:#}");
+            eprintln!("leakhound: error: {}", leakhound::report::escape(&text));
             ExitCode::from(2)
         }
     }

@@ -458,19 +458,28 @@ pub fn scan_history(
     for (i, scan) in rest.into_iter().zip(late) {
         scans[i] = Some(scan);
     }
-    let mut results: Vec<(usize, FileResult)> = Vec::with_capacity(scans.len());
+    let mut paired: Vec<(usize, BlobScan)> = Vec::with_capacity(scans.len());
     for (i, scan) in scans.into_iter().enumerate() {
         let blob = &history.blobs[i];
-        let Some(scan) = scan.or_else(|| early.remove(&blob.id)) else {
-            continue;
-        };
-        let origin = Origin::Commit {
-            commit: blob.commit.clone(),
-            path: blob.path.clone(),
-            raw: blob.raw.clone(),
-        };
-        results.push((i, settle(scan, &origin, detector, config)));
+        if let Some(scan) = scan.or_else(|| early.remove(&blob.id)) {
+            paired.push((i, scan));
+        }
     }
+    // Triage in parallel: a guessable secret's fingerprint is deliberately slow.
+    let results: Vec<(usize, FileResult)> = pool.install(|| {
+        paired
+            .into_par_iter()
+            .map(|(i, scan)| {
+                let blob = &history.blobs[i];
+                let origin = Origin::Commit {
+                    commit: blob.commit.clone(),
+                    path: blob.path.clone(),
+                    raw: blob.raw.clone(),
+                };
+                (i, settle(scan, &origin, detector, config))
+            })
+            .collect()
+    });
     let unreachable = early.len();
     let mut out = ScanOutcome::default();
     out.stats.rules = detector.rules().len();
@@ -821,39 +830,70 @@ fn finish(out: &mut ScanOutcome, detector: &Detector, config: &Config) {
     out.diagnostics.dedup();
 }
 
+/// Redacts what the detector finds in short printed text (paths, commit subjects), with a
+/// memo: the same path is printed with every finding in it.
+pub struct Redactor<'a> {
+    detector: &'a Detector,
+    min_precision: crate::rules::Precision,
+    scratch: Scratch,
+    memo: HashMap<String, Option<String>>,
+}
+
+impl<'a> Redactor<'a> {
+    /// Redacts findings of rules at or above `min_precision`.
+    pub fn new(detector: &'a Detector, min_precision: crate::rules::Precision) -> Redactor<'a> {
+        Redactor {
+            detector,
+            min_precision,
+            scratch: Scratch::default(),
+            memo: HashMap::new(),
+        }
+    }
+
+    /// `text` with every detected secret redacted; `None` when nothing was found.
+    pub fn redact(&mut self, text: &str) -> Option<String> {
+        if let Some(known) = self.memo.get(text) {
+            return known.clone();
+        }
+        let found =
+            self.detector
+                .detect(text.as_bytes(), DetectOptions::default(), &mut self.scratch);
+        let mut shown = text.to_string();
+        for c in &found.candidates {
+            if self.detector.rule(c.rule).spec.precision < self.min_precision {
+                continue;
+            }
+            let secret = String::from_utf8_lossy(&c.secret);
+            shown = shown.replace(secret.as_ref(), &crate::detect::redact(&secret));
+        }
+        let out = (shown != text).then_some(shown);
+        self.memo.insert(text.to_string(), out.clone());
+        out
+    }
+
+    /// Redacts `text` in place.
+    pub fn redact_in_place(&mut self, text: &mut String) {
+        if let Some(r) = self.redact(text) {
+            *text = r;
+        }
+    }
+}
+
 /// A path is printed with every finding in it: a secret in a file name (`keys/AKIA….txt`)
 /// is redacted there like anywhere else.
 fn redact_paths(out: &mut ScanOutcome, detector: &Detector, config: &Config) {
-    let mut memo: HashMap<String, Option<String>> = HashMap::new();
-    let mut scratch = Scratch::default();
-    let mut fix = |path: &mut String| {
-        let redacted = memo.entry(path.clone()).or_insert_with(|| {
-            let found = detector.detect(path.as_bytes(), DetectOptions::default(), &mut scratch);
-            let mut shown = path.clone();
-            for c in &found.candidates {
-                if detector.rule(c.rule).spec.precision < config.thresholds.min_precision {
-                    continue;
-                }
-                let secret = String::from_utf8_lossy(&c.secret);
-                shown = shown.replace(secret.as_ref(), &crate::detect::redact(&secret));
-            }
-            (shown != *path).then_some(shown)
-        });
-        if let Some(r) = redacted {
-            path.clone_from(r);
-        }
-    };
+    let mut r = Redactor::new(detector, config.thresholds.min_precision);
     for f in &mut out.findings {
-        fix(&mut f.path);
+        r.redact_in_place(&mut f.path);
         for o in &mut f.also_in {
-            fix(&mut o.path);
+            r.redact_in_place(&mut o.path);
         }
     }
     for s in &mut out.suppressed {
-        fix(&mut s.path);
+        r.redact_in_place(&mut s.path);
     }
     for d in &mut out.diagnostics {
-        fix(&mut d.subject);
+        r.redact_in_place(&mut d.subject);
     }
 }
 

@@ -40,9 +40,11 @@ run() {
   local mode base head_ref note
   mode=$(sed -n 's/^mode=//p' "$o.range"); base=$(sed -n 's/^base=//p' "$o.range")
   head_ref=$(sed -n 's/^head=//p' "$o.range"); note=$(sed -n 's/^note=//p' "$o.range")
+  local fork=false
+  for kv in "$@"; do [ "$kv" = FORK=true ] && fork=true; done
   env -i PATH="$PATH" HOME="$HOME" MODE="$mode" BASE="$base" HEAD_REF="$head_ref" NOTE="$note" \
     SARIF="$tmp/$name.sarif" GITHUB_OUTPUT="$o" GITHUB_STEP_SUMMARY="$tmp/summary.$name" \
-    "$here/scripts/action/scan.sh" >"$o.log" 2>&1
+    FORK="$fork" "$here/scripts/action/scan.sh" >"$o.log" 2>&1
   local got
   got=$(sed -n 's/^findings=//p' "$o")
   if [ "$mode" = "$want_mode" ] && [ "$got" = "$want" ] && [ -s "$tmp/$name.sarif" ]; then
@@ -60,6 +62,33 @@ run new-branch range 1 EVENT_NAME=push BEFORE=0000000000000000000000000000000000
 run force-push range 1 EVENT_NAME=push BEFORE=1234567890abcdef1234567890abcdef12345678 AFTER="$f"
 run schedule full 3 EVENT_NAME=schedule
 run inputs range 2 EVENT_NAME=push INPUT_BASE="$old" INPUT_HEAD="$f"
+
+# A pull request from a fork that adds a config switching every rule off: with FORK=true
+# (the Action sets it for forks) the checkout's config is ignored and the base's is used.
+git checkout -q -b fork "$c"
+mkdir -p 'odd|dir'
+printf 'FORK=%s\n' "$(token 4)" > 'odd|dir/a,b:c%0A::warning::x.env'
+printf '[rules]\ndisable = ["*"]\n' > .leakhound.toml
+git add -A && git commit -qm "fork change"
+fk=$(git rev-parse HEAD)
+# The Action scans the pull request's checkout.
+run fork-trusting range 0 EVENT_NAME=pull_request PR_BASE="$c" PR_HEAD="$fk"
+run fork range 1 EVENT_NAME=pull_request PR_BASE="$c" PR_HEAD="$fk" FORK=true
+git checkout -q main
+if grep -q "NOTICE" "$tmp/out.fork-trusting.log"; then
+  pass=$((pass + 1)); echo "ok   a repository config that disables rules is announced"
+else
+  fail=$((fail + 1)); echo "FAIL no notice for a disabling repository config"; cat "$tmp/out.fork-trusting.log"
+fi
+# Workflow-command properties and the Markdown summary are escaped: the planted name cannot
+# end the annotation, start another command, or break the table.
+if grep -qF '::error file=odd|dir/a%2Cb%3Ac%250A%3A%3Awarning%3A%3Ax.env,' "$tmp/out.fork.log" \
+  && ! grep -q '^::warning::x' "$tmp/out.fork.log" \
+  && grep -qF 'odd\|dir/a,b:c%0A::warning::x\.env' "$tmp/summary.fork"; then
+  pass=$((pass + 1)); echo "ok   annotation properties and summary cells are escaped"
+else
+  fail=$((fail + 1)); echo "FAIL escaping"; cat "$tmp/out.fork.log" "$tmp/summary.fork"
+fi
 
 # Annotations and the job summary carry no raw secret.
 if grep -q "::error file=new.env,line=1" "$tmp/out.push.log" && ! grep -rq "$(token 2)" "$tmp"/out.* "$tmp"/summary.* "$tmp"/*.sarif; then

@@ -9,6 +9,10 @@ use clap::Subcommand;
 
 use leakhound::ai::exposure::Checkout;
 use leakhound::config::{repo_top, Config, FileConfig};
+use leakhound::detect::Detector;
+use leakhound::report::escape;
+use leakhound::rules::RuleSet;
+use leakhound::scan::Redactor;
 use leakhound::source::git::for_each_commit;
 use leakhound::untrusted::Chooser;
 
@@ -73,6 +77,9 @@ fn commits(
         FileConfig::load_as(&path, by)?.apply(&mut config, &path.display().to_string())?;
     }
     let signals = Arc::clone(&config.signals);
+    // Subjects and trailers are printed: a token pasted into a message is redacted there.
+    let detector = Detector::new(RuleSet::builtin()?);
+    let mut redactor = Redactor::new(&detector, config.thresholds.min_precision);
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut tagged = 0usize;
     let mut failed: Option<io::Error> = None;
@@ -81,8 +88,11 @@ fn commits(
             low.then(|| signals.all_matches(c.into()).into_iter().next())
                 .flatten()
         });
-        let Some(tag) = tag else { return };
+        let Some(mut tag) = tag else { return };
         tagged += 1;
+        let mut subject = c.subject.clone();
+        redactor.redact_in_place(&mut subject);
+        redactor.redact_in_place(&mut tag.evidence);
         if failed.is_some() {
             return;
         }
@@ -92,7 +102,7 @@ fn commits(
                 &serde_json::json!({
                     "commit": c.id,
                     "author": format!("{} <{}>", c.author_name, c.author_email),
-                    "subject": c.subject,
+                    "subject": subject,
                     "tool": tag.tool,
                     "signal": tag.signal,
                     "confidence": tag.confidence,
@@ -104,10 +114,10 @@ fn commits(
             ListFormat::Text => writeln!(
                 out,
                 "{}  {:<6}  {}  {}",
-                &c.id[..c.id.len().min(12)],
+                escape(&c.id[..c.id.len().min(12)]),
                 tag.confidence.as_str(),
-                tag.tool,
-                tag.evidence
+                escape(&tag.tool),
+                escape(&tag.evidence)
             ),
         };
         if let Err(e) = written {
@@ -146,10 +156,10 @@ fn agents(path: &Path) -> Result<u8> {
         )?;
     }
     for a in &agents {
-        writeln!(out, "{}: {}", a.tool, a.evidence.join(", "))?;
+        writeln!(out, "{}: {}", a.tool, escape(&a.evidence.join(", ")))?;
     }
     for p in &checkout.problems {
-        writeln!(io::stderr(), "leakhound: {p}")?;
+        writeln!(io::stderr(), "leakhound: {}", escape(p))?;
     }
     out.flush()?;
     Ok(0)

@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
 use leakhound::config::show_effective;
+use leakhound::report::escape;
 use leakhound::{import, untrusted};
 
 use super::scanning::load_config_file;
@@ -81,10 +82,10 @@ fn import(file: &Path, output: Option<&Path>) -> Result<u8> {
         }
     )?;
     for (id, why) in &imp.rules_skipped {
-        writeln!(err, "  {id}: {why}")?;
+        writeln!(err, "  {}: {}", escape(id), escape(why))?;
     }
     for n in &imp.notes {
-        writeln!(err, "  note: {n}")?;
+        writeln!(err, "  note: {}", escape(n))?;
     }
     Ok(0)
 }

@@ -62,6 +62,9 @@ pub struct RuleSpec {
     /// Vendor documentation about the format.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
+    /// Where the owner revokes or rotates this credential (the provider's page or doc).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke: Option<String>,
     /// Examples that `rules check` runs through the full detector (required for built-in
     /// rules and rule files; optional for rules imported from a gitleaks config).
     #[serde(default, skip_serializing_if = "Examples::is_empty")]
