@@ -382,6 +382,8 @@ mod tests {
             line: line.into(),
             prev_line: prev.into(),
             matched: String::new(),
+            name: None,
+            weak: None,
         }
     }
 

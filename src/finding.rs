@@ -22,6 +22,14 @@ pub struct Finding {
     pub rule_name: String,
     /// Severity after triage.
     pub severity: Severity,
+    /// What the context calls the secret, for rules that read it (`shodan_api_key` for a
+    /// generic API key): names the provider when no rule of its own does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// Why the value is weak (a default, a dictionary word, low entropy), for credential
+    /// contexts where even a weak value is a guessable credential; severity is one step lower.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weak: Option<String>,
     /// Rule precision.
     pub precision: Precision,
     /// Display path, `/`-separated.

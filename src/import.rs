@@ -275,6 +275,8 @@ fn translate_rule(r: &GlRule, origin: &str) -> Result<(RuleSpec, Vec<AllowSpec>)
         ),
         references: Vec::new(),
         revoke: None,
+        report_weak: false,
+        allow_placeholders: false,
         examples: Default::default(),
         secret_group: Some(match r.secret_group {
             Some(n) => crate::rules::SecretGroup::Index(n),

@@ -61,9 +61,13 @@ pub fn lint(rules: &RuleSet) -> Vec<Problem> {
                     .into(),
             ),
         }
+        let at = rule.spec.examples.path.as_deref();
+        if rule.spec.path.is_some() && at.is_none() && !rule.spec.examples.is_empty() {
+            problem("a rule with a `path` needs examples.path (a path that `path` matches)".into());
+        }
         for ex in &rule.spec.examples.positive {
             let text = ex.text();
-            let out = detector.detect(text.as_bytes(), opts, &mut scratch);
+            let out = detector.detect_at(text.as_bytes(), at, opts, &mut scratch);
             let mine: Vec<&[u8]> = out
                 .candidates
                 .iter()
@@ -97,11 +101,12 @@ pub fn lint(rules: &RuleSet) -> Vec<Problem> {
                     ));
                 }
             }
-            if !rule
-                .spec
-                .keywords
-                .iter()
-                .any(|k| text.to_ascii_lowercase().contains(k.as_str()))
+            if !rule.spec.keywords.is_empty()
+                && !rule
+                    .spec
+                    .keywords
+                    .iter()
+                    .any(|k| text.to_ascii_lowercase().contains(k.as_str()))
             {
                 problem(format!(
                     "positive example contains none of the keywords {:?}",
@@ -110,7 +115,7 @@ pub fn lint(rules: &RuleSet) -> Vec<Problem> {
             }
         }
         for text in &rule.spec.examples.negative {
-            let out = detector.detect(text.as_bytes(), opts, &mut scratch);
+            let out = detector.detect_at(text.as_bytes(), at, opts, &mut scratch);
             if let Some(c) = out.candidates.iter().find(|c| c.rule == index) {
                 problem(format!(
                     "negative example gives a finding {:?}: {}",

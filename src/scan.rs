@@ -319,7 +319,7 @@ pub fn scan_bytes(bytes: &[u8], path: &str, detector: &Detector, config: &Config
     };
     let mut out = ScanOutcome::default();
     out.stats.rules = detector.rules().len();
-    let scan = detect_any(bytes, detector, config, &mut Scratch::default());
+    let scan = detect_any(bytes, Some(path), detector, config, &mut Scratch::default());
     let result = settle(scan, &origin, detector, config);
     let found = out.absorb(result, config);
     out.findings = found;
@@ -393,7 +393,7 @@ pub fn scan_history(
                     },
                     |(reader, scratch), id| {
                         let scan = match reader {
-                            Some(r) => detect_blob(r, id, detector, config, scratch),
+                            Some(r) => detect_blob(r, id, None, detector, config, scratch),
                             None => {
                                 BlobScan::Failed("cannot open the repository in a worker".into())
                             }
@@ -465,19 +465,35 @@ pub fn scan_history(
             paired.push((i, scan));
         }
     }
-    // Triage in parallel: a guessable secret's fingerprint is deliberately slow.
+    // Triage in parallel: a guessable secret's fingerprint is deliberately slow. Blobs read
+    // before their path was known are read again where a file rule (`.pgpass`,
+    // `config/master.key`) applies at that path.
     let results: Vec<(usize, FileResult)> = pool.install(|| {
         paired
             .into_par_iter()
-            .map(|(i, scan)| {
-                let blob = &history.blobs[i];
-                let origin = Origin::Commit {
-                    commit: blob.commit.clone(),
-                    path: blob.path.clone(),
-                    raw: blob.raw.clone(),
-                };
-                (i, settle(scan, &origin, detector, config))
-            })
+            .map_init(
+                || {
+                    (
+                        BlobReader::new(repo).ok(),
+                        Scratch::with_memo(Arc::clone(&memo)),
+                    )
+                },
+                |(reader, scratch), (i, scan)| {
+                    let blob = &history.blobs[i];
+                    let scan = match reader {
+                        Some(r) if detector.has_path_rules_for(&blob.path) => {
+                            detect_blob(r, &blob.id, Some(&blob.path), detector, config, scratch)
+                        }
+                        _ => scan,
+                    };
+                    let origin = Origin::Commit {
+                        commit: blob.commit.clone(),
+                        path: blob.path.clone(),
+                        raw: blob.raw.clone(),
+                    };
+                    (i, settle(scan, &origin, detector, config))
+                },
+            )
             .collect()
     });
     let unreachable = early.len();
@@ -556,7 +572,7 @@ fn scan_messages(
         commits
             .par_iter()
             .map_init(Scratch::default, |scratch, c| {
-                let scan = detect_any(c.message.as_bytes(), detector, config, scratch);
+                let scan = detect_any(c.message.as_bytes(), None, detector, config, scratch);
                 if matches!(scan, BlobScan::Clean { .. }) {
                     return None;
                 }
@@ -790,14 +806,16 @@ fn scan_blob(
     config: &Config,
     scratch: &mut Scratch,
 ) -> FileResult {
-    let scan = detect_blob(reader, id, detector, config, scratch);
+    let scan = detect_blob(reader, id, Some(origin.path()), detector, config, scratch);
     settle(scan, &origin, detector, config)
 }
 
-/// Reads one blob and runs detection on it: everything that does not depend on its path.
+/// Reads one blob and runs detection on it: everything that does not depend on its path
+/// (and, when `path` is known, the file rules that apply there).
 fn detect_blob(
     reader: &BlobReader,
     id: &crate::source::BlobId,
+    path: Option<&str>,
     detector: &Detector,
     config: &Config,
     scratch: &mut Scratch,
@@ -809,7 +827,9 @@ fn detect_blob(
         return BlobScan::Skipped(SkipReason::TooLarge);
     }
     reader
-        .with_blob(id, |bytes| detect_text(bytes, detector, config, scratch))
+        .with_blob(id, |bytes| {
+            detect_text(bytes, path, detector, config, scratch)
+        })
         .unwrap_or_else(BlobScan::Failed)
 }
 
@@ -926,7 +946,7 @@ fn scan_text(
     config: &Config,
     scratch: &mut Scratch,
 ) -> FileResult {
-    let scan = detect_text(bytes, detector, config, scratch);
+    let scan = detect_text(bytes, Some(origin.path()), detector, config, scratch);
     settle(scan, origin, detector, config)
 }
 
@@ -953,6 +973,7 @@ struct Found {
 
 fn detect_text(
     bytes: &[u8],
+    path: Option<&str>,
     detector: &Detector,
     config: &Config,
     scratch: &mut Scratch,
@@ -960,12 +981,13 @@ fn detect_text(
     if looks_binary(bytes) {
         return BlobScan::Skipped(SkipReason::Binary);
     }
-    detect_any(bytes, detector, config, scratch)
+    detect_any(bytes, path, detector, config, scratch)
 }
 
 /// Detection without the binary sniff (stdin and in-memory input are scanned as given).
 fn detect_any(
     bytes: &[u8],
+    path: Option<&str>,
     detector: &Detector,
     config: &Config,
     scratch: &mut Scratch,
@@ -974,7 +996,7 @@ fn detect_any(
         keep_dropped: config.keep_dropped,
         entropy_relief: config.detect_relief(),
     };
-    let detection = detector.detect(bytes, opts, scratch);
+    let detection = detector.detect_at(bytes, path, opts, scratch);
     let len = bytes.len() as u64;
     if detection.candidates.is_empty()
         && detection.dropped.is_empty()

@@ -55,7 +55,7 @@ pub fn triage(
         } else {
             min
         };
-        if candidate.entropy < min {
+        if candidate.entropy < min && !rule.spec.report_weak {
             return Err(format!(
                 "entropy {:.2} below the rule's floor {min}{ai_note}",
                 candidate.entropy
@@ -90,10 +90,23 @@ pub fn triage(
     let secret = String::from_utf8_lossy(&candidate.secret).into_owned();
     // Only a precise provider rule vouches that the value was generated, not chosen.
     let generated = !rule.spec.catch_all && rule.spec.precision >= crate::rules::Precision::High;
+    let weak = candidate.weak.clone().or_else(|| {
+        let floor = rule.spec.min_entropy?;
+        (rule.spec.report_weak && candidate.entropy < floor)
+            .then(|| format!("low entropy ({:.2})", candidate.entropy))
+    });
+    // A weak value in a credential context is still a credential, a guessable one.
+    let severity = if weak.is_some() {
+        rule.spec.severity.lower()
+    } else {
+        rule.spec.severity
+    };
     Ok(Finding {
         rule_id: rule.spec.id.clone(),
         rule_name: rule.spec.name.clone(),
-        severity: rule.spec.severity,
+        severity,
+        context: candidate.name.clone(),
+        weak,
         precision: rule.spec.precision,
         path: origin.path().to_string(),
         path_bytes: origin.raw_path().cloned(),
@@ -168,6 +181,8 @@ mod tests {
             line: format!("{before}s3cret!x{after}"),
             prev_line: String::new(),
             matched: "s3cret!x".into(),
+            name: None,
+            weak: None,
         }
     }
 

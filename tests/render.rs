@@ -14,6 +14,8 @@ fn finding(rule_id: &str, path: &str, line: usize, secret: &str, show: bool) -> 
         rule_id: rule_id.into(),
         rule_name: rule.spec.name.clone(),
         severity: rule.spec.severity,
+        context: None,
+        weak: None,
         precision: rule.spec.precision,
         path: path.into(),
         path_bytes: None,

@@ -60,6 +60,30 @@ const WEAK_VALUE_WORDS: &[&str] = &[
     "token",
 ];
 
+/// The part of [`WEAK_VALUE_WORDS`] that marks a value as not meant to be real at all.
+const FAKE_WORDS: &[&str] = &[
+    "xxx",
+    "***",
+    "...",
+    "sample",
+    "fake",
+    "foobar",
+    "todo",
+    "fixme",
+    "notreal",
+    "not_real",
+    "secret_here",
+    "token_here",
+    "key_here",
+    "password_here",
+    "null",
+    "undefined",
+    "none",
+    "true",
+    "false",
+    "string",
+];
+
 /// Values that are the documented default of some product, not a secret someone chose.
 const EXACT_DEFAULTS: &[&str] = &[
     "postgres",
@@ -97,24 +121,29 @@ pub fn placeholder_reason(secret: &[u8], strict: bool) -> Option<&'static str> {
     if filler && (count * 2 >= secret.len() || (run >= 4 && run * 3 >= secret.len())) {
         return Some("filler characters");
     }
-    let seq = longest_run(secret, |a, b| {
-        b == a.wrapping_add(1) && a.is_ascii_alphanumeric()
-    });
-    if seq >= 6 && seq * 3 >= secret.len() {
+    // Ascending runs must dominate the value: `abcdef` inside a 32-character random key is
+    // chance, `abcdef.0123456789abcdef` is a documentation token.
+    let (seq, covered) = ascending_runs(secret);
+    if seq >= 6 && covered * 2 >= secret.len() {
         return Some("sequential characters");
     }
     if strict {
+        // A reference names a secret kept elsewhere, whatever words it contains.
+        if is_template_reference(secret) {
+            return Some("variable or template reference");
+        }
         if filler && run >= 6 {
             return Some("filler characters");
         }
         if WEAK_VALUE_WORDS.iter().any(|w| contains(w)) {
-            return Some("placeholder word");
+            return Some(if FAKE_WORDS.iter().any(|w| contains(w)) {
+                "placeholder word"
+            } else {
+                "weak word"
+            });
         }
         if EXACT_DEFAULTS.iter().any(|w| lower == w.as_bytes()) {
             return Some("default credential");
-        }
-        if is_template_reference(secret) {
-            return Some("variable or template reference");
         }
         if let Some(text) = base64_text(secret) {
             if placeholder_reason(&text, true).is_some() {
@@ -123,6 +152,16 @@ pub fn placeholder_reason(secret: &[u8], strict: bool) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// For rules that report weak values: whether a placeholder reason still describes a value a
+/// person could log in with (a default, a dictionary word) rather than no value at all
+/// (fillers, references, documentation words).
+pub fn weak_not_fake(reason: &str) -> bool {
+    matches!(
+        reason,
+        "default credential" | "weak word" | "sequential characters"
+    )
 }
 
 /// True for `${VAR}`, `{{ var }}`, `<your-key>`, `%(var)s`, `$(cmd)`, `$VAR`,
@@ -155,6 +194,10 @@ pub fn is_template_reference(s: &[u8]) -> bool {
         }
     }
     let wrapped = |a: u8, b: u8| s.len() > 2 && s[0] == a && s[s.len() - 1] == b;
+    // `%NAME%`: a Windows environment variable (NuGet.Config, .bat, .cmd).
+    if wrapped(b'%', b'%') && s[1..s.len() - 1].iter().all(|&b| ident(b)) {
+        return true;
+    }
     if wrapped(b'<', b'>') || wrapped(b'{', b'}') || wrapped(b'[', b']') {
         return true;
     }
@@ -216,18 +259,21 @@ fn longest_run_of(s: &[u8], byte: u8) -> usize {
     best
 }
 
-fn longest_run(s: &[u8], linked: impl Fn(u8, u8) -> bool) -> usize {
-    let mut best = usize::from(!s.is_empty());
-    let mut run = 1;
+/// The longest run of ascending alphanumerics (`abc`, `123`), and how many bytes lie in such
+/// runs of four or more.
+fn ascending_runs(s: &[u8]) -> (usize, usize) {
+    let (mut best, mut covered, mut run) = (usize::from(!s.is_empty()), 0, 1);
     for w in s.windows(2) {
-        if linked(w[0], w[1]) {
+        if w[1] == w[0].wrapping_add(1) && w[0].is_ascii_alphanumeric() {
             run += 1;
             best = best.max(run);
         } else {
+            covered += if run >= 4 { run } else { 0 };
             run = 1;
         }
     }
-    best
+    covered += if run >= 4 { run } else { 0 };
+    (best, covered)
 }
 
 /// Standard base64 (padded, length a multiple of 4) that decodes to printable ASCII text.
@@ -247,7 +293,16 @@ pub fn checksum_ok(kind: Checksum, secret: &[u8]) -> bool {
     match kind {
         Checksum::GithubCrc32 => github_crc32_ok(secret),
         Checksum::Jwt => jwt_ok(secret),
+        Checksum::BasicAuth => basic_auth_ok(secret),
     }
+}
+
+/// Base64 that decodes to printable `user:password` with a non-empty password.
+fn basic_auth_ok(secret: &[u8]) -> bool {
+    base64url_decode(secret).is_some_and(|d| {
+        d.iter().all(|b| (0x20..0x7f).contains(b))
+            && memchr::memchr(b':', &d).is_some_and(|c| c + 1 < d.len())
+    })
 }
 
 /// The header must decode to a JSON object naming `alg` or `typ`, and the payload (when
@@ -349,6 +404,7 @@ mod tests {
             "process.env.KEY",
             "${DB_PASS:-x}",
             "$(cat pw.txt)",
+            "%NUGET_PAT%",
         ] {
             assert!(placeholder_reason(p.as_bytes(), true).is_some(), "{p}");
         }

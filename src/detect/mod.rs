@@ -37,6 +37,31 @@ pub struct Candidate {
     pub prev_line: String,
     /// The whole regex match (at most [`LINE_MAX`] bytes), for allowlist match patterns.
     pub matched: String,
+    /// What the context calls the secret (a rule's `name` group: `shodan_api_key`).
+    pub name: Option<String>,
+    /// Why the value is weak (a default, a dictionary word, low entropy) when the rule reports
+    /// weak values in a credential context instead of dropping them.
+    pub weak: Option<String>,
+}
+
+/// One accepted regex match before overlaps are resolved.
+#[derive(Debug)]
+struct Hit {
+    rule: usize,
+    span: Range<usize>,
+    secret_span: Range<usize>,
+    entropy: f64,
+    name: Option<Range<usize>>,
+    weak: Option<String>,
+}
+
+/// What the filters made of an accepted match.
+#[derive(Debug)]
+struct Verdict {
+    entropy: f64,
+    /// Reported although it failed a quality filter, because the rule says its context makes
+    /// any value a credential.
+    weak: Option<String>,
 }
 
 /// How much of a line or match a candidate keeps for allowlists and markers.
@@ -120,6 +145,13 @@ pub struct Detector {
     prefilter: prefilter::Prefilter,
     /// Distinctive token prefixes (`xoxp-`, `ghp_`, `sk_live_`) and the rule that owns each.
     owned_prefixes: Vec<(String, usize)>,
+    /// Rules with a `path` (credential files): their indices, their path patterns as one
+    /// set, and whether each has no keywords (then it runs over the whole file). They run
+    /// only where the path is known and matches, so they never take a match from a rule that
+    /// applies everywhere.
+    path_rules: Vec<usize>,
+    path_set: Option<regex::RegexSet>,
+    is_path_rule: Vec<bool>,
 }
 
 impl Detector {
@@ -127,11 +159,34 @@ impl Detector {
     pub fn new(rules: RuleSet) -> Detector {
         let prefilter = prefilter::Prefilter::new(&rules);
         let owned_prefixes = owned_prefixes(&rules);
+        let path_rules: Vec<usize> = (0..rules.len())
+            .filter(|&i| rules.rules()[i].spec.path.is_some())
+            .collect();
+        // A path pattern that does not compile leaves its rules off; `rules check` says why.
+        let path_set = regex::RegexSet::new(
+            path_rules
+                .iter()
+                .map(|&i| rules.rules()[i].spec.path.clone().unwrap_or_default()),
+        )
+        .ok()
+        .filter(|_| !path_rules.is_empty());
+        let mut is_path_rule = vec![false; rules.len()];
+        for &i in &path_rules {
+            is_path_rule[i] = true;
+        }
         Detector {
             rules,
             prefilter,
             owned_prefixes,
+            path_rules,
+            path_set,
+            is_path_rule,
         }
+    }
+
+    /// True when some rule for a credential file (`.pgpass`, `.netrc`) applies at `path`.
+    pub fn has_path_rules_for(&self, path: &str) -> bool {
+        self.path_set.as_ref().is_some_and(|s| s.is_match(path))
     }
 
     /// True when some rule's keyword occurs in `bytes`: the cheap first step of
@@ -152,6 +207,18 @@ impl Detector {
 
     /// Finds the candidates in `bytes`.
     pub fn detect(&self, bytes: &[u8], opts: DetectOptions, scratch: &mut Scratch) -> Detection {
+        self.detect_at(bytes, None, opts, scratch)
+    }
+
+    /// [`Detector::detect`] for a file at `path`: file rules whose path pattern matches run
+    /// over the whole of it too.
+    pub fn detect_at(
+        &self,
+        bytes: &[u8],
+        path: Option<&str>,
+        opts: DetectOptions,
+        scratch: &mut Scratch,
+    ) -> Detection {
         let mut out = Detection::default();
         let memo = scratch.memo.clone();
         let triggered = match &memo {
@@ -160,10 +227,25 @@ impl Detector {
         };
         // Empty windows are remembered only when rejected matches are not wanted.
         let memo = memo.filter(|_| !opts.keep_dropped);
+        let mut triggered = triggered;
+        let here: Vec<usize> = match (path, &self.path_set) {
+            (Some(p), Some(set)) => set
+                .matches(p)
+                .into_iter()
+                .map(|i| self.path_rules[i])
+                .collect(),
+            _ => Vec::new(),
+        };
+        triggered.retain(|r| !self.is_path_rule[*r] || here.contains(r));
+        let whole_file: Vec<usize> = here
+            .into_iter()
+            .filter(|&r| self.rule(r).spec.keywords.is_empty())
+            .collect();
+        triggered.extend(whole_file.iter().copied());
         if triggered.is_empty() {
             return out;
         }
-        let mut raw: Vec<(usize, Range<usize>, Range<usize>, f64)> = Vec::new();
+        let mut raw: Vec<Hit> = Vec::new();
         // Every secret span any rule matched, kept or rejected: masked in the context of
         // the others so that no report shows a second secret in clear.
         let mut seen: Vec<Range<usize>> = Vec::new();
@@ -176,12 +258,17 @@ impl Detector {
                     continue;
                 }
             };
-            windows(
-                scratch.hits.of(index),
-                compiled.reach.filter(|&r| r <= MAX_REACH),
-                bytes.len(),
-                &mut scratch.windows,
-            );
+            if whole_file.contains(&index) {
+                scratch.windows.clear();
+                scratch.windows.push(0..bytes.len());
+            } else {
+                windows(
+                    scratch.hits.of(index),
+                    compiled.reach.filter(|&r| r <= MAX_REACH),
+                    bytes.len(),
+                    &mut scratch.windows,
+                );
+            }
             let mut caps = compiled.regex.create_captures();
             for window in &scratch.windows {
                 let key = memo.as_ref().map(|m| m.window_key(index, bytes, window));
@@ -198,15 +285,24 @@ impl Detector {
                     compiled.regex.search_captures(&input, &mut caps);
                     let Some(whole) = caps.get_match() else { break };
                     let whole = whole.range();
-                    let secret_span = compiled.secret_span(&caps).unwrap_or(whole.clone());
+                    // A secret group that did not take part means no secret here (an
+                    // alternation that matched another way), not the whole match.
+                    let secret_span = compiled.secret_span(&caps).unwrap_or(whole.end..whole.end);
                     if !secret_span.is_empty() {
                         seen.push(secret_span.clone());
                         let secret = &bytes[secret_span.clone()];
                         let verdict =
                             judge(rule, &bytes[whole.clone()], secret, opts.entropy_relief)
-                                .and_then(|e| self.not_owned(rule, secret).map(|()| e));
+                                .and_then(|v| self.not_owned(rule, secret).map(|()| v));
                         match verdict {
-                            Ok(entropy) => raw.push((index, whole.clone(), secret_span, entropy)),
+                            Ok(v) => raw.push(Hit {
+                                rule: index,
+                                span: whole.clone(),
+                                secret_span,
+                                entropy: v.entropy,
+                                name: compiled.name_span(&caps),
+                                weak: v.weak,
+                            }),
                             Err(reason) if opts.keep_dropped => out.dropped.push(Dropped {
                                 rule: index,
                                 secret_span,
@@ -263,45 +359,48 @@ impl Detector {
     /// reported once, by the most specific rule that saw it.
     fn resolve_overlaps(
         &self,
-        mut raw: Vec<(usize, Range<usize>, Range<usize>, f64)>,
+        mut raw: Vec<Hit>,
         opts: DetectOptions,
         dropped: &mut Vec<Dropped>,
-    ) -> Vec<(usize, Range<usize>, Range<usize>, f64)> {
-        let rank = |r: &(usize, Range<usize>, Range<usize>, f64)| {
-            let rule = self.rule(r.0);
+    ) -> Vec<Hit> {
+        let rank = |r: &Hit| {
+            let rule = self.rule(r.rule);
             (
                 rule.spec.catch_all,
+                // A weak value (reported only for its credential context) yields to a strong one.
+                r.weak.is_some(),
                 std::cmp::Reverse(rule.spec.precision),
-                std::cmp::Reverse(r.2.len()),
-                r.0,
-                r.2.start,
+                std::cmp::Reverse(r.secret_span.len()),
+                r.rule,
+                r.secret_span.start,
             )
         };
         raw.sort_by_key(|r| rank(r));
-        let mut kept: Vec<(usize, Range<usize>, Range<usize>, f64)> = Vec::new();
+        let mut kept: Vec<Hit> = Vec::new();
         // Kept secret spans are disjoint, so the one starting last before a span's end is
         // the only one that can overlap it: start -> (end, rule).
         let mut taken: std::collections::BTreeMap<usize, (usize, usize)> = Default::default();
         for r in raw {
+            let s = r.secret_span.clone();
             let clash = taken
-                .range(..r.2.end)
+                .range(..s.end)
                 .next_back()
-                .filter(|(_, (end, _))| *end > r.2.start)
+                .filter(|(_, (end, _))| *end > s.start)
                 .map(|(_, (_, rule))| *rule);
             match clash {
                 None => {
-                    taken.insert(r.2.start, (r.2.end, r.0));
+                    taken.insert(s.start, (s.end, r.rule));
                     kept.push(r);
                 }
                 Some(winner) if opts.keep_dropped => dropped.push(Dropped {
-                    rule: r.0,
-                    secret_span: r.2,
+                    rule: r.rule,
+                    secret_span: s,
                     reason: format!("overlaps a finding of {}", self.rule(winner).id()),
                 }),
                 Some(_) => {}
             }
         }
-        kept.sort_by_key(|r| (r.2.start, r.0));
+        kept.sort_by_key(|r| (r.secret_span.start, r.rule));
         kept
     }
 }
@@ -349,10 +448,14 @@ fn windows(hits: &[Range<usize>], reach: Option<usize>, len: usize, out: &mut Ve
 }
 
 /// Applies a rule's filters to one match; the entropy on success, the reason on rejection.
-fn judge(rule: &Rule, whole: &[u8], secret: &[u8], relief: f64) -> Result<f64, String> {
+/// For a rule with `report_weak`, a value that fails only the quality filters (entropy
+/// floor, dictionary words, defaults) is kept and marked weak; references and fillers are
+/// still dropped, since they hold no credential.
+fn judge(rule: &Rule, whole: &[u8], secret: &[u8], relief: f64) -> Result<Verdict, String> {
     let spec = &rule.spec;
     let lower = whole.to_ascii_lowercase();
     if spec.keyword_in_match
+        && !spec.keywords.is_empty()
         && !spec
             .keywords
             .iter()
@@ -374,29 +477,50 @@ fn judge(rule: &Rule, whole: &[u8], secret: &[u8], relief: f64) -> Result<f64, S
             return Err("checksum does not match".into());
         }
     }
-    let e = entropy::shannon(secret);
+    let entropy = entropy::shannon(secret);
+    let mut weak = None;
     if let Some(floor) = spec.min_entropy.map(|f| f - relief) {
-        if e < floor {
-            return Err(format!("entropy {e:.2} below the rule's floor {floor}"));
+        if entropy < floor {
+            let why = format!("entropy {entropy:.2} below the rule's floor {floor}");
+            if !spec.report_weak {
+                return Err(why);
+            }
+            weak = Some(format!("low entropy ({entropy:.2})"));
         }
     }
-    if let Some(why) = filter::placeholder_reason(secret, spec.precision < Precision::High) {
-        return Err(format!("looks like a placeholder ({why})"));
+    if !spec.allow_placeholders {
+        let strict = spec.precision < Precision::High || spec.report_weak;
+        if let Some(why) = filter::placeholder_reason(secret, strict) {
+            if spec.report_weak && filter::weak_not_fake(why) {
+                weak = Some(why.to_string());
+            } else {
+                let opt_out = if spec.catch_all || spec.report_weak {
+                    ""
+                } else {
+                    "; the rule can keep such values with allow_placeholders = true"
+                };
+                return Err(format!("looks like a placeholder ({why}{opt_out})"));
+            }
+        }
     }
-    Ok(e)
+    Ok(Verdict { entropy, weak })
 }
 
 /// Turns byte spans into candidates with line/column and context, in one pass over the text.
-fn locate(
-    bytes: &[u8],
-    kept: Vec<(usize, Range<usize>, Range<usize>, f64)>,
-    masker: &Masker,
-) -> Vec<Candidate> {
+fn locate(bytes: &[u8], kept: Vec<Hit>, masker: &Masker) -> Vec<Candidate> {
     let mut out = Vec::with_capacity(kept.len());
     let mut line = 1usize;
     let mut line_start = 0usize;
     let mut pos = 0usize;
-    for (rule, span, secret_span, entropy) in kept {
+    for hit in kept {
+        let Hit {
+            rule,
+            span,
+            secret_span,
+            entropy,
+            name,
+            weak,
+        } = hit;
         let advance = |to: usize, line: &mut usize, line_start: &mut usize, pos: &mut usize| {
             for nl in memchr::memchr_iter(b'\n', &bytes[*pos..to]) {
                 *line += 1;
@@ -455,6 +579,8 @@ fn locate(
             line: line_text,
             prev_line,
             matched,
+            name: name.map(|r| String::from_utf8_lossy(&bytes[r]).into_owned()),
+            weak,
         });
     }
     out

@@ -24,17 +24,15 @@ impl Prefilter {
     pub fn new(rules: &RuleSet) -> Prefilter {
         let mut keywords: Vec<String> = Vec::new();
         let mut rules_of: Vec<Vec<u32>> = Vec::new();
+        let mut slots: std::collections::HashMap<String, usize> = Default::default();
         for (i, rule) in rules.rules().iter().enumerate() {
             for k in &rule.spec.keywords {
                 let k = k.to_ascii_lowercase();
-                let slot = match keywords.iter().position(|x| *x == k) {
-                    Some(p) => p,
-                    None => {
-                        keywords.push(k);
-                        rules_of.push(Vec::new());
-                        keywords.len() - 1
-                    }
-                };
+                let slot = *slots.entry(k.clone()).or_insert_with(|| {
+                    keywords.push(k);
+                    rules_of.push(Vec::new());
+                    keywords.len() - 1
+                });
                 if !rules_of[slot].contains(&(i as u32)) {
                     rules_of[slot].push(i as u32);
                 }

@@ -226,6 +226,12 @@ fn result(f: &Finding, rule_index: usize) -> sarif::Result {
             }),
         );
     }
+    if let Some(name) = &f.context {
+        props.insert("context".to_string(), json!(name));
+    }
+    if let Some(w) = &f.weak {
+        props.insert("weak".to_string(), json!(w));
+    }
     if let Some(at_head) = f.present_at_head {
         props.insert("presentAtHead".to_string(), json!(at_head));
     }

@@ -83,6 +83,16 @@ fn block(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
         escape(&f.after)
     );
     writeln!(out, "  {:>5} | {}", loc.line, line.trim())?;
+    if let Some(name) = &f.context {
+        writeln!(out, "  named {} in its context", escape(name))?;
+    }
+    if let Some(w) = &f.weak {
+        writeln!(
+            out,
+            "  weak value ({}): still a credential here, and a guessable one",
+            escape(w)
+        )?;
+    }
     if let Some(c) = &f.commit {
         writeln!(
             out,

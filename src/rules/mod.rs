@@ -86,6 +86,8 @@ pub struct Compiled {
     /// Longest possible match in bytes, when bounded: a match containing a keyword lies
     /// within this distance of it.
     pub reach: Option<usize>,
+    /// The `name` group: what the context calls the secret (generic rules).
+    pub name_group: Option<usize>,
 }
 
 /// Where the secret is in a match.
@@ -100,6 +102,16 @@ pub enum SecretAt {
 }
 
 impl Compiled {
+    /// The byte range of the `name` group in a match, when the regex has one and it matched.
+    pub fn name_span(
+        &self,
+        caps: &regex_automata::util::captures::Captures,
+    ) -> Option<std::ops::Range<usize>> {
+        caps.get_group(self.name_group?)
+            .map(|s| s.range())
+            .filter(|r| !r.is_empty())
+    }
+
     /// The byte range of the secret in a match, `None` when its group did not take part.
     pub fn secret_span(
         &self,
@@ -148,9 +160,9 @@ impl Rule {
                 "id must look like provider.kind, lowercase letters, digits and underscores".into(),
             ));
         }
-        if spec.keywords.is_empty() {
+        if spec.keywords.is_empty() && spec.path.is_none() {
             return Err(invalid(
-                "keywords is empty: list the literals every match contains".into(),
+                "keywords is empty: list the literals every match contains (only a rule with a `path` may have none)".into(),
             ));
         }
         // Imported rules may keep two-letter keywords (gitleaks' `ey`, `sk`): slower, not wrong.
@@ -299,10 +311,14 @@ fn compile_rule(pattern: &str, group: Option<schema::SecretGroup>) -> Result<Com
         }
         (None, Some(schema::SecretGroup::First(_))) => SecretAt::FirstMatched,
     };
+    let name_group = regex
+        .group_info()
+        .to_index(regex_automata::PatternID::ZERO, "name");
     Ok(Compiled {
         regex,
         secret_group,
         reach,
+        name_group,
     })
 }
 

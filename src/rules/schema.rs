@@ -31,7 +31,8 @@ pub struct RuleSpec {
     /// What the credential is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Literals (lowercase) of which every true match contains at least one.
+    /// Literals (lowercase) of which every true match contains at least one. Empty only for
+    /// a file rule: one with a `path`, run over the whole of every file whose path matches.
     pub keywords: Vec<String>,
     /// The full pattern, with a named `secret` group. Exclusive with `assign`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +77,16 @@ pub struct RuleSpec {
     /// Regex the file path must match for the rule to apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// In a credential context (a netrc `password`, a wp-config `DB_PASSWORD`) any value is a
+    /// credential: values that fail the entropy floor or look weak (defaults, dictionary
+    /// words) are reported as weak findings (lower severity) instead of dropped. References
+    /// and fillers are still dropped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub report_weak: bool,
+    /// Skip the shared placeholder filter (a private key is a key whatever its comment
+    /// says; a user's own rule that must not be overruled).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_placeholders: bool,
     /// Whether a match must contain a keyword (true, the default and what makes the
     /// prefilter sound) or only lie near one (rules imported from gitleaks).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
@@ -145,6 +156,10 @@ pub struct Examples {
     pub positive: Vec<Example>,
     /// Texts in which the rule must report nothing.
     pub negative: Vec<String>,
+    /// The file path the examples are checked at, for rules with a `path` (a credential file
+    /// such as `config/master.key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 impl Examples {
@@ -200,6 +215,15 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// One step down (`low` stays `low`).
+    pub fn lower(self) -> Severity {
+        match self {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            Severity::Medium | Severity::Low => Severity::Low,
+        }
+    }
+
     /// Lowercase name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -260,4 +284,7 @@ pub enum Checksum {
     GithubCrc32,
     /// A JSON Web Token: base64url segments whose header (and payload) decode to JSON objects.
     Jwt,
+    /// Base64 of `user:password` (HTTP Basic, Docker `auths`, npm `_auth`): decodes to
+    /// printable text with a colon and a non-empty password.
+    BasicAuth,
 }
