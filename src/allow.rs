@@ -384,6 +384,7 @@ mod tests {
             matched: String::new(),
             name: None,
             weak: None,
+            decoded: Vec::new(),
         }
     }
 

@@ -30,6 +30,13 @@ pub struct Finding {
     /// contexts where even a weak value is a guessable credential; severity is one step lower.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weak: Option<String>,
+    /// The other parts of the same credential found nearby (an AWS key id with its secret).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
+    /// The decodings that revealed the secret, outermost first (`["base64"]`); the location
+    /// is the encoded text's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub decoded: Vec<&'static str>,
     /// Rule precision.
     pub precision: Precision,
     /// Display path, `/`-separated.
@@ -94,6 +101,17 @@ fn hex_bytes<S: serde::Serializer>(
         Some(b) => s.serialize_str(&hex(b)),
         None => s.serialize_none(),
     }
+}
+
+/// Another part of a multi-part credential, found near a finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Related {
+    /// Its rule.
+    pub rule_id: String,
+    /// Its line.
+    pub line: usize,
+    /// Its fingerprint (the finding is reported on its own too).
+    pub fingerprint: String,
 }
 
 /// Another place a secret appears.

@@ -275,6 +275,7 @@ fn translate_rule(r: &GlRule, origin: &str) -> Result<(RuleSpec, Vec<AllowSpec>)
         ),
         references: Vec::new(),
         revoke: None,
+        partners: Vec::new(),
         report_weak: false,
         allow_placeholders: false,
         examples: Default::default(),

@@ -61,6 +61,11 @@ pub fn lint(rules: &RuleSet) -> Vec<Problem> {
                     .into(),
             ),
         }
+        for p in &rule.spec.partners {
+            if rules.get(p).is_none() {
+                problem(format!("partner {p:?} is not a rule id"));
+            }
+        }
         let at = rule.spec.examples.path.as_deref();
         if rule.spec.path.is_some() && at.is_none() && !rule.spec.examples.is_empty() {
             problem("a rule with a `path` needs examples.path (a path that `path` matches)".into());

@@ -995,12 +995,14 @@ fn detect_any(
     let opts = DetectOptions {
         keep_dropped: config.keep_dropped,
         entropy_relief: config.detect_relief(),
+        no_decode: false,
     };
     let detection = detector.detect_at(bytes, path, opts, scratch);
     let len = bytes.len() as u64;
     if detection.candidates.is_empty()
         && detection.dropped.is_empty()
         && detection.broken_rules.is_empty()
+        && !detection.decode_budget_spent
     {
         return BlobScan::Clean { bytes: len };
     }
@@ -1011,6 +1013,49 @@ fn detect_any(
             detection,
             dropped_lines,
         }),
+    }
+}
+
+/// How far apart (in lines) the parts of one credential may be.
+const PARTNER_LINES: usize = 5;
+
+/// Findings of one blob whose rules name each other as `partners` and that lie within
+/// [`PARTNER_LINES`] lines list each other as `related`: the parts of one credential.
+fn link_partners(findings: &mut [Finding], detector: &Detector) {
+    if findings.len() < 2 {
+        return;
+    }
+    let partners = |a: &str, b: &str| {
+        detector
+            .rules()
+            .get(a)
+            .is_some_and(|r| r.spec.partners.iter().any(|p| p == b))
+    };
+    let mut links: Vec<(usize, crate::finding::Related)> = Vec::new();
+    for (i, a) in findings.iter().enumerate() {
+        for b in findings.iter() {
+            let near = a.location.line.abs_diff(b.location.line) <= PARTNER_LINES;
+            if near
+                && a.fingerprint != b.fingerprint
+                && (partners(&a.rule_id, &b.rule_id) || partners(&b.rule_id, &a.rule_id))
+            {
+                links.push((
+                    i,
+                    crate::finding::Related {
+                        rule_id: b.rule_id.clone(),
+                        line: b.location.line,
+                        fingerprint: b.fingerprint.0.clone(),
+                    },
+                ));
+            }
+        }
+    }
+    for (i, r) in links {
+        findings[i].related.push(r);
+    }
+    for f in findings.iter_mut() {
+        f.related.sort();
+        f.related.dedup();
     }
 }
 
@@ -1082,7 +1127,8 @@ fn settle(scan: BlobScan, origin: &Origin, detector: &Detector, config: &Config)
             reason: d.reason,
         });
     }
-    let broken = detection
+    link_partners(&mut findings, detector);
+    let mut broken: Vec<Diagnostic> = detection
         .broken_rules
         .into_iter()
         .map(|(i, e)| Diagnostic {
@@ -1090,6 +1136,15 @@ fn settle(scan: BlobScan, origin: &Origin, detector: &Detector, config: &Config)
             message: format!("rule skipped: regex does not compile: {e}"),
         })
         .collect();
+    if detection.decode_budget_spent {
+        broken.push(Diagnostic {
+            subject: origin.path().to_string(),
+            message: format!(
+                "decoding stopped after {} KiB of decoded text: encoded text past that was scanned as it is, not decoded",
+                crate::detect::decode::Limits::default().budget >> 10
+            ),
+        });
+    }
     FileResult::Scanned {
         bytes,
         findings,

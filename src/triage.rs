@@ -107,6 +107,8 @@ pub fn triage(
         severity,
         context: candidate.name.clone(),
         weak,
+        decoded: candidate.decoded.iter().map(|e| e.as_str()).collect(),
+        related: Vec::new(),
         precision: rule.spec.precision,
         path: origin.path().to_string(),
         path_bytes: origin.raw_path().cloned(),
@@ -183,6 +185,7 @@ mod tests {
             matched: "s3cret!x".into(),
             name: None,
             weak: None,
+            decoded: Vec::new(),
         }
     }
 

@@ -16,6 +16,8 @@ fn finding(rule_id: &str, path: &str, line: usize, secret: &str, show: bool) -> 
         severity: rule.spec.severity,
         context: None,
         weak: None,
+        decoded: Vec::new(),
+        related: Vec::new(),
         precision: rule.spec.precision,
         path: path.into(),
         path_bytes: None,

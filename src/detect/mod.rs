@@ -1,6 +1,7 @@
 //! Detection: bytes in, candidates out. Prefilter, then each triggered rule's regex, then the
 //! rule's own filters (keyword, checksum, entropy floor, placeholders). No paths, no policy.
 
+pub mod decode;
 pub mod entropy;
 pub mod filter;
 pub mod memo;
@@ -42,6 +43,8 @@ pub struct Candidate {
     /// Why the value is weak (a default, a dictionary word, low entropy) when the rule reports
     /// weak values in a credential context instead of dropping them.
     pub weak: Option<String>,
+    /// The decodings that led to the secret, outermost first (empty when it is in clear).
+    pub decoded: Vec<decode::Encoding>,
 }
 
 /// One accepted regex match before overlaps are resolved.
@@ -97,6 +100,8 @@ pub struct Dropped {
 /// What one blob yields.
 #[derive(Debug, Default)]
 pub struct Detection {
+    /// Decoding stopped at the per-blob budget: some encoded text was not looked into.
+    pub decode_budget_spent: bool,
     /// Accepted candidates, sorted by position.
     pub candidates: Vec<Candidate>,
     /// Rejected matches (only filled when asked for).
@@ -113,6 +118,8 @@ pub struct DetectOptions {
     /// Bits per byte taken off every entropy floor, so that triage can apply the stricter AI
     /// policy (the full floor still applies to everything else, in triage).
     pub entropy_relief: f64,
+    /// Do not look into decoded views (base64, percent, hex, escapes, entities).
+    pub no_decode: bool,
 }
 
 /// Reusable per-thread buffers.
@@ -133,6 +140,9 @@ impl Scratch {
         }
     }
 }
+
+/// Bytes of the line kept on each side of an encoded span when its decoded view is scanned.
+const VIEW_CONTEXT: usize = 256;
 
 /// Regexes whose longest match is beyond this run over the whole blob instead of windows;
 /// `rules check` rejects such rules, so only user rules loaded without checking hit it.
@@ -331,6 +341,74 @@ impl Detector {
         let kept = self.resolve_overlaps(raw, opts, &mut out.dropped);
         let masker = Masker::new(bytes, seen, kept.is_empty());
         out.candidates = locate(bytes, kept, &masker);
+        if !opts.no_decode {
+            let mut budget = decode::Limits::default().budget;
+            let found = self.decoded(bytes, path, opts, 1, &mut budget);
+            merge_decoded(&mut out.candidates, found, self);
+            out.decode_budget_spent = budget == 0;
+        }
+        out
+    }
+
+    /// Candidates that only a decoded view shows: each encoded span of `bytes` is replaced by
+    /// its decoding in its line, and the line is scanned again (nested decodings up to the
+    /// depth limit). Candidates point at the encoded span.
+    fn decoded(
+        &self,
+        bytes: &[u8],
+        path: Option<&str>,
+        opts: DetectOptions,
+        depth: usize,
+        budget: &mut usize,
+    ) -> Vec<Candidate> {
+        let limits = decode::Limits::default();
+        if depth > limits.depth || *budget == 0 {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut scratch = Scratch::default();
+        for d in decode::find(bytes, &limits, budget) {
+            // The line around the span, at most VIEW_CONTEXT bytes on each side: a minified
+            // file's single line must not be scanned again for every token in it.
+            let from = d.span.start.saturating_sub(VIEW_CONTEXT);
+            let to = (d.span.end + VIEW_CONTEXT).min(bytes.len());
+            let line_start =
+                memchr::memrchr(b'\n', &bytes[from..d.span.start]).map_or(from, |p| from + p + 1);
+            let line_end =
+                memchr::memchr(b'\n', &bytes[d.span.end..to]).map_or(to, |p| d.span.end + p);
+            let context = (d.span.start - line_start) + (line_end - d.span.end);
+            if context > *budget {
+                *budget = 0;
+                break;
+            }
+            *budget -= context;
+            let mut view = Vec::with_capacity(line_end - line_start + d.text.len());
+            view.extend_from_slice(&bytes[line_start..d.span.start]);
+            let region = view.len()..view.len() + d.text.len();
+            view.extend_from_slice(&d.text);
+            view.extend_from_slice(&bytes[d.span.end..line_end]);
+            let inner_opts = DetectOptions {
+                keep_dropped: false,
+                no_decode: true,
+                ..opts
+            };
+            // Most views hold no keyword: the prefilter alone settles them.
+            let worth = self.triggers(&view, &mut scratch)
+                || path.is_some_and(|p| self.has_path_rules_for(p));
+            let mut inner = if worth {
+                self.detect_at(&view, path, inner_opts, &mut scratch)
+                    .candidates
+            } else {
+                Vec::new()
+            };
+            inner.extend(self.decoded(&view, path, opts, depth + 1, budget));
+            for c in inner {
+                if c.secret_span.start >= region.end || c.secret_span.end <= region.start {
+                    continue;
+                }
+                out.push(place_decoded(bytes, &d, c));
+            }
+        }
         out
     }
 
@@ -581,6 +659,7 @@ fn locate(bytes: &[u8], kept: Vec<Hit>, masker: &Masker) -> Vec<Candidate> {
             matched,
             name: name.map(|r| String::from_utf8_lossy(&bytes[r]).into_owned()),
             weak,
+            decoded: Vec::new(),
         });
     }
     out
@@ -683,6 +762,56 @@ pub fn redact(secret: &str) -> String {
     let n = secret.chars().count();
     let keep: String = secret.chars().take(redaction_prefix_len(n)).collect();
     format!("{keep}…({n})")
+}
+
+/// A candidate found in a decoded view, placed at the encoded span of the original text:
+/// its location, context (with the encoded span redacted) and the decodings that led to it.
+fn place_decoded(bytes: &[u8], d: &decode::Decoded, inner: Candidate) -> Candidate {
+    let hit = Hit {
+        rule: inner.rule,
+        span: d.span.clone(),
+        secret_span: d.span.clone(),
+        entropy: inner.entropy,
+        name: None,
+        weak: inner.weak.clone(),
+    };
+    let masker = Masker::new(bytes, vec![d.span.clone()], true);
+    let mut placed = locate(bytes, vec![hit], &masker)
+        .pop()
+        .expect("locate returns one candidate per hit");
+    placed.secret = inner.secret;
+    placed.name = inner.name;
+    placed.decoded = std::iter::once(d.encoding).chain(inner.decoded).collect();
+    placed
+}
+
+/// Adds decoded candidates: one overlapping a candidate found in clear replaces it only when
+/// the clear one is a catch-all and the decoded one names a provider (a generic rule that
+/// saw the base64 of a GitHub token) or is the same rule (the password, not its base64);
+/// otherwise the clear one stays.
+fn merge_decoded(candidates: &mut Vec<Candidate>, decoded: Vec<Candidate>, d: &Detector) {
+    for c in decoded {
+        let overlapping: Vec<usize> = candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| {
+                k.secret_span.start < c.secret_span.end && c.secret_span.start < k.secret_span.end
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let replaces = overlapping.iter().all(|&i| {
+            let k = d.rule(candidates[i].rule);
+            k.spec.catch_all && (!d.rule(c.rule).spec.catch_all || candidates[i].rule == c.rule)
+        });
+        if overlapping.is_empty() || replaces {
+            for &i in overlapping.iter().rev() {
+                candidates.remove(i);
+            }
+            candidates.push(c);
+        }
+    }
+    candidates.sort_by_key(|c| (c.secret_span.start, c.rule));
+    candidates.dedup_by(|a, b| a.secret_span == b.secret_span && a.rule == b.rule);
 }
 
 /// Counts characters the way an editor does: UTF-8 continuation bytes do not count.

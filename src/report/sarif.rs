@@ -229,6 +229,12 @@ fn result(f: &Finding, rule_index: usize) -> sarif::Result {
     if let Some(name) = &f.context {
         props.insert("context".to_string(), json!(name));
     }
+    if !f.related.is_empty() {
+        props.insert("related".to_string(), json!(f.related));
+    }
+    if !f.decoded.is_empty() {
+        props.insert("decoded".to_string(), json!(f.decoded));
+    }
     if let Some(w) = &f.weak {
         props.insert("weak".to_string(), json!(w));
     }

@@ -83,6 +83,17 @@ fn block(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
         escape(&f.after)
     );
     writeln!(out, "  {:>5} | {}", loc.line, line.trim())?;
+    for r in &f.related {
+        writeln!(
+            out,
+            "  with its other part: {} on line {}",
+            escape(&r.rule_id),
+            r.line
+        )?;
+    }
+    if !f.decoded.is_empty() {
+        writeln!(out, "  decoded from {}", f.decoded.join(" → "))?;
+    }
     if let Some(name) = &f.context {
         writeln!(out, "  named {} in its context", escape(name))?;
     }

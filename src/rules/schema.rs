@@ -63,6 +63,10 @@ pub struct RuleSpec {
     /// Vendor documentation about the format.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<String>,
+    /// Rules whose findings are the other part of the same credential (an AWS key id and its
+    /// secret): found within a few lines of each other, they are reported together.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partners: Vec<String>,
     /// Where the owner revokes or rotates this credential (the provider's page or doc).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke: Option<String>,
