@@ -88,8 +88,11 @@ pub fn triage(
         return Err(why);
     }
     let secret = String::from_utf8_lossy(&candidate.secret).into_owned();
-    // Only a precise provider rule vouches that the value was generated, not chosen.
-    let generated = !rule.spec.catch_all && rule.spec.precision >= crate::rules::Precision::High;
+    // Only a precise rule for a machine-made format (a provider token, a hash string) vouches
+    // that the value was generated, not chosen: not generic context rules, not passwords.
+    let generated = rule.spec.precision >= crate::rules::Precision::High
+        && !rule.spec.report_weak
+        && !rule.spec.id.contains("pass");
     let weak = candidate.weak.clone().or_else(|| {
         let floor = rule.spec.min_entropy?;
         (rule.spec.report_weak && candidate.entropy < floor)

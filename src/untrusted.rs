@@ -138,11 +138,23 @@ mod libc_flags {
 /// the target: a symlink at `path` is refused (never written through), and a reader never
 /// sees half a file.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<(), UntrustedFileError> {
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(err(
-            path,
-            "is a symbolic link: not written through (remove it or choose another file)",
-        ));
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            return Err(err(
+                path,
+                "is a symbolic link: not written through (remove it or choose another file)",
+            ))
+        }
+        Ok(m) if m.is_dir() => return Err(err(path, "is a directory")),
+        // A device or pipe (`/dev/null`, `/dev/stdout`, a FIFO) is written to, never replaced.
+        Ok(m) if !m.is_file() => {
+            return std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(bytes))
+                .map_err(|e| err(path, format!("cannot write: {e}")));
+        }
+        _ => {}
     }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -238,6 +250,13 @@ mod tests {
             let e = write(&link, b"attack").expect_err("refused");
             assert!(e.reason.contains("symbolic link"), "{e}");
             assert_eq!(std::fs::read(&victim).expect("read"), b"keep");
+        }
+        // A device is written to, not replaced by a regular file.
+        #[cfg(unix)]
+        {
+            write(Path::new("/dev/null"), b"discarded").expect("write to /dev/null");
+            let m = std::fs::metadata("/dev/null").expect("/dev/null");
+            assert!(!m.is_file(), "/dev/null was replaced");
         }
         let leftovers = std::fs::read_dir(dir.path())
             .expect("dir")

@@ -128,7 +128,17 @@ pub fn find(text: &[u8], limits: &Limits, budget: &mut usize) -> Vec<Decoded> {
 
 /// Runs of base64 or hex characters at least `min` long, with the encoding to try.
 fn runs(text: &[u8], min: usize) -> Vec<(Range<usize>, Encoding)> {
-    let b64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+    static B64: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            let b = i as u8;
+            t[i] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+            i += 1;
+        }
+        t
+    };
+    let b64 = |b: u8| B64[b as usize];
     let mut out = Vec::new();
     let mut i = 0;
     while i < text.len() {

@@ -62,6 +62,10 @@ const WEAK_VALUE_WORDS: &[&str] = &[
 
 /// The part of [`WEAK_VALUE_WORDS`] that marks a value as not meant to be real at all.
 const FAKE_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
     "xxx",
     "***",
     "...",
@@ -145,6 +149,9 @@ pub fn placeholder_reason(secret: &[u8], strict: bool) -> Option<&'static str> {
         if EXACT_DEFAULTS.iter().any(|w| lower == w.as_bytes()) {
             return Some("default credential");
         }
+        if word_shaped(secret) {
+            return Some("word-shaped value");
+        }
         if let Some(text) = base64_text(secret) {
             if placeholder_reason(&text, true).is_some() {
                 return Some("base64 of a placeholder");
@@ -160,8 +167,39 @@ pub fn placeholder_reason(secret: &[u8], strict: bool) -> Option<&'static str> {
 pub fn weak_not_fake(reason: &str) -> bool {
     matches!(
         reason,
-        "default credential" | "weak word" | "sequential characters"
+        "default credential" | "weak word" | "sequential characters" | "word-shaped value"
     )
+}
+
+/// A value without digits made of words (`CFBundleDevelopmentRegion`,
+/// `//dev.azure.com.useHttpPath`): identifiers and names, not keys. Random letters switch
+/// case every couple of characters and have few vowels; words keep runs of three or more
+/// lowercase letters and vowels in two of five letters.
+fn word_shaped(s: &[u8]) -> bool {
+    if s.iter().any(u8::is_ascii_digit)
+        || !s
+            .iter()
+            .all(|b| b.is_ascii_alphabetic() || b"./_-:".contains(b))
+    {
+        return false;
+    }
+    let runs: Vec<usize> = s
+        .split(|b| !b.is_ascii_lowercase())
+        .map(<[u8]>::len)
+        .filter(|&n| n > 0)
+        .collect();
+    if runs.len() < 2 {
+        return false;
+    }
+    let mean = runs.iter().sum::<usize>() as f64 / runs.len() as f64;
+    // Words carry vowels (about 40% of letters); random letters about 20%.
+    let letters = s.iter().filter(|b| b.is_ascii_alphabetic()).count().max(1);
+    let vowels = s.iter().filter(|b| b"aeiouAEIOU".contains(b)).count();
+    // Lowercase groups split by `-` or `_` are also how generated passwords look (Apple's
+    // xxxx-xxxx-xxxx-xxxx), and `user:password` pairs are credentials: only camel case, dots
+    // and slashes mark a name.
+    let name_like = s.iter().any(u8::is_ascii_uppercase) || s.iter().any(|b| b"./".contains(b));
+    name_like && mean >= 3.0 && vowels as f64 / letters as f64 >= 0.3
 }
 
 /// True for `${VAR}`, `{{ var }}`, `<your-key>`, `%(var)s`, `$(cmd)`, `$VAR`,
