@@ -126,9 +126,9 @@ pub fn placeholder_reason(secret: &[u8], strict: bool) -> Option<&'static str> {
         return Some("filler characters");
     }
     // Ascending runs must dominate the value: `abcdef` inside a 32-character random key is
-    // chance, `abcdef.0123456789abcdef` is a documentation token.
-    let (seq, covered) = ascending_runs(secret);
-    if seq >= 6 && covered * 2 >= secret.len() {
+    // chance; `abcdefghijklmnop`, or an alphabet (`A..Za..z0..9`), is not a key.
+    let (seq, long_runs) = ascending_runs(secret);
+    if seq >= 6 && (seq * 2 >= secret.len() || long_runs * 2 >= secret.len()) {
         return Some("sequential characters");
     }
     if strict {
@@ -176,10 +176,11 @@ pub fn weak_not_fake(reason: &str) -> bool {
 /// case every couple of characters and have few vowels; words keep runs of three or more
 /// lowercase letters and vowels in two of five letters.
 fn word_shaped(s: &[u8]) -> bool {
+    // `user:password` pairs are judged by their parts elsewhere, never as a name.
     if s.iter().any(u8::is_ascii_digit)
         || !s
             .iter()
-            .all(|b| b.is_ascii_alphabetic() || b"./_-:".contains(b))
+            .all(|b| b.is_ascii_alphabetic() || b"./_-".contains(b))
     {
         return false;
     }
@@ -297,21 +298,21 @@ fn longest_run_of(s: &[u8], byte: u8) -> usize {
     best
 }
 
-/// The longest run of ascending alphanumerics (`abc`, `123`), and how many bytes lie in such
-/// runs of four or more.
+/// The longest run of ascending alphanumerics (`abc`, `123`), and how many bytes lie in
+/// runs of ten or more (whole alphabets, not a stray `abcdef`).
 fn ascending_runs(s: &[u8]) -> (usize, usize) {
-    let (mut best, mut covered, mut run) = (usize::from(!s.is_empty()), 0, 1);
+    let (mut best, mut long, mut run) = (usize::from(!s.is_empty()), 0, 1);
     for w in s.windows(2) {
         if w[1] == w[0].wrapping_add(1) && w[0].is_ascii_alphanumeric() {
             run += 1;
             best = best.max(run);
         } else {
-            covered += if run >= 4 { run } else { 0 };
+            long += if run >= 10 { run } else { 0 };
             run = 1;
         }
     }
-    covered += if run >= 4 { run } else { 0 };
-    (best, covered)
+    long += if run >= 10 { run } else { 0 };
+    (best, long)
 }
 
 /// Standard base64 (padded, length a multiple of 4) that decodes to printable ASCII text.
