@@ -1025,28 +1025,43 @@ fn link_partners(findings: &mut [Finding], detector: &Detector) {
     if findings.len() < 2 {
         return;
     }
-    let partners = |a: &str, b: &str| {
-        detector
-            .rules()
-            .get(a)
-            .is_some_and(|r| r.spec.partners.iter().any(|p| p == b))
-    };
+    // Each rule's partners, looked up once per rule seen in this blob.
+    let mut partners_of: HashMap<&str, &[String]> = HashMap::new();
+    for f in findings.iter() {
+        partners_of.entry(f.rule_id.as_str()).or_insert_with(|| {
+            detector
+                .rules()
+                .get(&f.rule_id)
+                .map_or(&[][..], |r| r.spec.partners.as_slice())
+        });
+    }
+    if partners_of.values().all(|p| p.is_empty()) {
+        return;
+    }
+    let partners = |a: &str, b: &str| partners_of.get(a).is_some_and(|p| p.iter().any(|x| x == b));
+    // Findings in line order: only those within PARTNER_LINES of each other are compared.
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by_key(|&i| findings[i].location.line);
     let mut links: Vec<(usize, crate::finding::Related)> = Vec::new();
-    for (i, a) in findings.iter().enumerate() {
-        for b in findings.iter() {
-            let near = a.location.line.abs_diff(b.location.line) <= PARTNER_LINES;
-            if near
-                && a.fingerprint != b.fingerprint
+    for (k, &i) in order.iter().enumerate() {
+        for &j in &order[k + 1..] {
+            let (a, b) = (&findings[i], &findings[j]);
+            if b.location.line - a.location.line > PARTNER_LINES {
+                break;
+            }
+            if a.fingerprint != b.fingerprint
                 && (partners(&a.rule_id, &b.rule_id) || partners(&b.rule_id, &a.rule_id))
             {
-                links.push((
-                    i,
-                    crate::finding::Related {
-                        rule_id: b.rule_id.clone(),
-                        line: b.location.line,
-                        fingerprint: b.fingerprint.0.clone(),
-                    },
-                ));
+                for (from, to) in [(i, b), (j, a)] {
+                    links.push((
+                        from,
+                        crate::finding::Related {
+                            rule_id: to.rule_id.clone(),
+                            line: to.location.line,
+                            fingerprint: to.fingerprint.0.clone(),
+                        },
+                    ));
+                }
             }
         }
     }

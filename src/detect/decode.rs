@@ -86,12 +86,19 @@ pub fn find(text: &[u8], limits: &Limits, budget: &mut usize) -> Vec<Decoded> {
         out.push(d);
         true
     };
-    for (span, encoding) in runs(text, limits.min_encoded) {
+    // Every candidate span with its encoding: base64 and hex runs, then tokens with escapes.
+    let runs = runs(text, limits.min_encoded).into_iter();
+    let escaped = [Encoding::Percent, Encoding::Escapes, Encoding::Html]
+        .into_iter()
+        .flat_map(|e| escaped_tokens(text, e).into_iter().map(move |s| (s, e)));
+    for (span, encoding) in runs.chain(escaped) {
         let raw = &text[span.clone()];
         let decoded = match encoding {
             Encoding::Base64 => base64(raw),
             Encoding::Hex => hex(raw),
-            _ => None,
+            Encoding::Percent => percent(raw),
+            Encoding::Escapes => escapes(raw),
+            Encoding::Html => html(raw),
         };
         if let Some(d) = decoded.filter(|d| printable(d)) {
             let d = Decoded {
@@ -101,24 +108,6 @@ pub fn find(text: &[u8], limits: &Limits, budget: &mut usize) -> Vec<Decoded> {
             };
             if !push(d, &mut out, budget) {
                 return out;
-            }
-        }
-    }
-    for (encoding, decode) in [
-        (Encoding::Percent, percent as fn(&[u8]) -> Option<Vec<u8>>),
-        (Encoding::Escapes, escapes),
-        (Encoding::Html, html),
-    ] {
-        for span in escaped_tokens(text, encoding) {
-            if let Some(d) = decode(&text[span.clone()]).filter(|d| printable(d)) {
-                let d = Decoded {
-                    span,
-                    encoding,
-                    text: d,
-                };
-                if !push(d, &mut out, budget) {
-                    return out;
-                }
             }
         }
     }

@@ -19,8 +19,9 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "dummy",
 ];
 
-/// Extra words that disqualify values of context-dependent (generic) rules.
-const WEAK_VALUE_WORDS: &[&str] = &[
+/// Words that, in the value of a context-dependent (generic) rule, mark it as not meant to
+/// be real: fillers, template words, the names of the thing itself.
+const FAKE_WORDS: &[&str] = &[
     "xxx",
     "***",
     "...",
@@ -44,6 +45,12 @@ const WEAK_VALUE_WORDS: &[&str] = &[
     "password",
     "passwd",
     "secret",
+    "token",
+];
+
+/// Words of real but guessable passwords: a generic rule drops them, a credential context
+/// (`report_weak`) reports them as weak.
+const WEAK_WORDS: &[&str] = &[
     "testing",
     "qwerty",
     "letmein",
@@ -57,35 +64,6 @@ const WEAK_VALUE_WORDS: &[&str] = &[
     "passw0rd",
     "p4ssword",
     "pa55word",
-    "token",
-];
-
-/// The part of [`WEAK_VALUE_WORDS`] that marks a value as not meant to be real at all.
-const FAKE_WORDS: &[&str] = &[
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "xxx",
-    "***",
-    "...",
-    "sample",
-    "fake",
-    "foobar",
-    "todo",
-    "fixme",
-    "notreal",
-    "not_real",
-    "secret_here",
-    "token_here",
-    "key_here",
-    "password_here",
-    "null",
-    "undefined",
-    "none",
-    "true",
-    "false",
-    "string",
 ];
 
 /// Values that are the documented default of some product, not a secret someone chose.
@@ -139,12 +117,11 @@ pub fn placeholder_reason(secret: &[u8], strict: bool) -> Option<&'static str> {
         if filler && run >= 6 {
             return Some("filler characters");
         }
-        if WEAK_VALUE_WORDS.iter().any(|w| contains(w)) {
-            return Some(if FAKE_WORDS.iter().any(|w| contains(w)) {
-                "placeholder word"
-            } else {
-                "weak word"
-            });
+        if FAKE_WORDS.iter().any(|w| contains(w)) {
+            return Some("placeholder word");
+        }
+        if WEAK_WORDS.iter().any(|w| contains(w)) {
+            return Some("weak word");
         }
         if EXACT_DEFAULTS.iter().any(|w| lower == w.as_bytes()) {
             return Some("default credential");
