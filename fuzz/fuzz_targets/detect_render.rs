@@ -91,20 +91,20 @@ fn rule_text() -> &'static [u8] {
 }
 
 fn memchr_find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 fn replace_all(hay: &[u8], needle: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(hay.len());
-    let mut i = 0;
-    while i < hay.len() {
-        if hay[i..].starts_with(needle) {
-            out.extend_from_slice(b"<fingerprint>");
-            i += needle.len();
-        } else {
-            out.push(hay[i]);
-            i += 1;
+    let mut last = 0;
+    for at in memchr::memmem::find_iter(hay, needle) {
+        if at < last {
+            continue;
         }
+        out.extend_from_slice(&hay[last..at]);
+        out.extend_from_slice(b"<fingerprint>");
+        last = at + needle.len();
     }
+    out.extend_from_slice(&hay[last..]);
     out
 }
