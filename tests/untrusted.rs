@@ -755,3 +755,23 @@ fn non_utf8_paths_round_trip() {
     raw.sort();
     assert_eq!(raw, ["6bfe2e656e76", "6bff2e656e76"], "{v}");
 }
+
+/// Item 1, found by the fuzzer: a generic finding's `context` (the name its line gives the
+/// secret) may itself hold another secret; it is redacted like the line context.
+#[test]
+fn a_secret_inside_a_context_name_is_redacted() {
+    // `config.token=<key>` is a generic API key whose text is also the name that the
+    // following password assignment gives its value.
+    let gh = format!("{}_private_key", random_text(81, 32, B62));
+    let password = random_text(82, 16, B62);
+    let text = format!("config.token={gh} = \"{password}\"\n");
+    let (outcome, shown) = render_all(&text, false);
+    assert!(
+        outcome.findings.iter().any(|f| f.context.is_some()),
+        "{:?}",
+        outcome.findings
+    );
+    for s in &shown {
+        assert!(!s.contains(&gh[gh.len() / 2..]), "{s}");
+    }
+}

@@ -657,7 +657,8 @@ fn locate(bytes: &[u8], kept: Vec<Hit>, masker: &Masker) -> Vec<Candidate> {
             line: line_text,
             prev_line,
             matched,
-            name: name.map(|r| String::from_utf8_lossy(&bytes[r]).into_owned()),
+            // The name is printed too: any secret inside it is redacted like in the context.
+            name: name.map(|r| String::from_utf8_lossy(&masker.mask(bytes, r)).into_owned()),
             weak,
             decoded: Vec::new(),
         });
@@ -909,7 +910,7 @@ examples.negative = ["zzval = x"]
         );
         assert!(out.candidates.len() >= 3, "{:?}", out.candidates);
         for c in &out.candidates {
-            let shown = format!("{}{}", c.before, c.after);
+            let shown = format!("{}{}{}", c.before, c.after, c.name.as_deref().unwrap_or(""));
             for secret in ["Qm7vT2pLx9RkZ4nB", "Zx8cV7bN6mQ5wE4r", "Hq3Lp9Vt2Rk8Wm4Z"] {
                 assert!(!shown.contains(&secret[2..]), "{secret} in {shown:?}");
             }
