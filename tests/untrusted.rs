@@ -775,3 +775,20 @@ fn a_secret_inside_a_context_name_is_redacted() {
         assert!(!s.contains(&gh[gh.len() / 2..]), "{s}");
     }
 }
+
+/// Item 1, found by the fuzzer: a secret known only from a decoded view (here percent
+/// encoding) that also stands in clear elsewhere on the line is not shown there either.
+#[test]
+fn a_secret_found_by_decoding_is_not_shown_in_clear_elsewhere() {
+    let pw = random_text(91, 20, B62);
+    let text = format!("k={pw} GET /x?password%3D{pw} HTTP/1.1\n");
+    let (outcome, shown) = render_all(&text, false);
+    assert!(
+        outcome.findings.iter().any(|f| !f.decoded.is_empty()),
+        "{:?}",
+        outcome.findings
+    );
+    for s in &shown {
+        assert!(!s.contains(&pw[pw.len() / 2..]), "{s}");
+    }
+}

@@ -344,7 +344,26 @@ impl Detector {
         if !opts.no_decode {
             let mut budget = decode::Limits::default().budget;
             let found = self.decoded(bytes, path, opts, 1, &mut budget);
+            // A secret known only from a decoded view may also stand in clear elsewhere in
+            // the text (or escaped differently): no context may show it.
+            let revealed: Vec<String> = found
+                .iter()
+                .map(|c| String::from_utf8_lossy(&c.secret).into_owned())
+                .filter(|t| t.len() >= MIN_REPEAT_MASK)
+                .collect();
             merge_decoded(&mut out.candidates, found, self);
+            for c in &mut out.candidates {
+                for t in &revealed {
+                    for field in [&mut c.before, &mut c.after] {
+                        if field.contains(t.as_str()) {
+                            *field = field.replace(t.as_str(), &redact(t));
+                        }
+                    }
+                    if let Some(n) = c.name.as_mut().filter(|n| n.contains(t.as_str())) {
+                        *n = n.replace(t.as_str(), &redact(t));
+                    }
+                }
+            }
             out.decode_budget_spent = budget == 0;
         }
         out
