@@ -712,18 +712,20 @@ const MIN_REPEAT_MASK: usize = 6;
 
 impl Masker {
     fn new(bytes: &[u8], spans: Vec<Range<usize>>, nothing_kept: bool) -> Masker {
-        let spans = merge_spans(spans);
         if nothing_kept {
             return Masker {
-                spans,
+                spans: merge_spans(spans),
                 secrets: None,
             };
         }
+        // Each secret's own text, before overlapping spans merge: a repeat of one secret is
+        // not a repeat of the union of two.
         let mut texts: Vec<&[u8]> = spans
             .iter()
             .map(|r| &bytes[r.clone()])
             .filter(|t| t.len() >= MIN_REPEAT_MASK)
             .collect();
+        let spans = merge_spans(spans);
         texts.sort_unstable();
         texts.dedup();
         let secrets = aho_corasick::AhoCorasick::builder()
