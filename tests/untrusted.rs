@@ -805,3 +805,76 @@ fn a_repeat_of_an_overlapped_secret_is_masked() {
         assert!(!s.contains(&b64[b64.len() / 2..]), "{s}");
     }
 }
+
+/// Every input the `detect_render` fuzzer once failed on (`fuzz/regressions/`), replayed
+/// through the fuzzer's own oracle: no rendered output holds a reported secret of 12 bytes or
+/// more in clear (fingerprints and rule text, printed on purpose, are taken out first).
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
+    let mut replayed = 0;
+    for entry in fs::read_dir(&dir).expect("fuzz/regressions") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("detect_render-") {
+            continue;
+        }
+        let data = fs::read(&path).expect("read");
+        let config = Config {
+            keep_dropped: data.first().is_some_and(|b| b & 1 == 1),
+            ..Config::default()
+        };
+        let outcome = scan_bytes(&data, "fuzz.env", detector(), &config);
+        let mut outputs = Vec::new();
+        for format in [Format::Text, Format::Json, Format::Jsonl, Format::Sarif] {
+            let (mut out, mut status) = (Vec::new(), Vec::new());
+            render(
+                &outcome,
+                detector().rules(),
+                format,
+                RenderOptions { color: false },
+                &mut out,
+                &mut status,
+            )
+            .expect("render");
+            outputs.push(out);
+            outputs.push(status);
+        }
+        let rule_text: String = detector()
+            .rules()
+            .rules()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}\n{}\n{}\n{}\n",
+                    r.spec.name,
+                    r.spec.blast_radius,
+                    r.spec.id,
+                    r.spec.description.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        for o in &mut outputs {
+            let mut text = String::from_utf8_lossy(o).into_owned();
+            for f in &outcome.findings {
+                text = text.replace(&f.fingerprint.0, "<fingerprint>");
+            }
+            *o = text.into_bytes();
+        }
+        for f in &outcome.findings {
+            let secret = f.secret.expose();
+            if secret.len() < 12 || rule_text.contains(secret) {
+                continue;
+            }
+            for o in &outputs {
+                assert!(
+                    !String::from_utf8_lossy(o).contains(secret),
+                    "{name}: secret of {} printed in clear",
+                    f.rule_id
+                );
+            }
+        }
+        replayed += 1;
+    }
+    assert!(replayed >= 5, "only {replayed} regression inputs found");
+}

@@ -425,7 +425,13 @@ impl Detector {
                 if c.secret_span.start >= region.end || c.secret_span.end <= region.start {
                     continue;
                 }
-                out.push(place_decoded(bytes, &d, c));
+                // A secret may run past the decoded region into the clear text around it:
+                // that part is part of the secret's span in the original too (located and
+                // masked with it).
+                let before = region.start.saturating_sub(c.secret_span.start);
+                let after = c.secret_span.end.saturating_sub(region.end);
+                let span = d.span.start - before..d.span.end + after;
+                out.push(place_decoded(bytes, span, d.encoding, c));
             }
         }
         out
@@ -788,22 +794,27 @@ pub fn redact(secret: &str) -> String {
 
 /// A candidate found in a decoded view, placed at the encoded span of the original text:
 /// its location, context (with the encoded span redacted) and the decodings that led to it.
-fn place_decoded(bytes: &[u8], d: &decode::Decoded, inner: Candidate) -> Candidate {
+fn place_decoded(
+    bytes: &[u8],
+    span: Range<usize>,
+    encoding: decode::Encoding,
+    inner: Candidate,
+) -> Candidate {
     let hit = Hit {
         rule: inner.rule,
-        span: d.span.clone(),
-        secret_span: d.span.clone(),
+        span: span.clone(),
+        secret_span: span.clone(),
         entropy: inner.entropy,
         name: None,
         weak: inner.weak.clone(),
     };
-    let masker = Masker::new(bytes, vec![d.span.clone()], true);
+    let masker = Masker::new(bytes, vec![span], true);
     let mut placed = locate(bytes, vec![hit], &masker)
         .pop()
         .expect("locate returns one candidate per hit");
     placed.secret = inner.secret;
     placed.name = inner.name;
-    placed.decoded = std::iter::once(d.encoding).chain(inner.decoded).collect();
+    placed.decoded = std::iter::once(encoding).chain(inner.decoded).collect();
     placed
 }
 
