@@ -1,5 +1,10 @@
 //! Embeds every `rules/*.toml` file into the binary, sorted by name, so adding a provider
 //! file needs no code change and the list cannot drift from the folder.
+//!
+//! Each file is parsed here and embedded as JSON: the rule files are 1.5 MB of TOML, which
+//! took 13 ms to parse on every start (most of a one-file scan); the same data as JSON
+//! deserializes in 3 ms. The TOML stays the source: a file that does not parse fails the build
+//! with its name, line and column, and the schema is still checked when the JSON is read.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
@@ -13,18 +18,37 @@ fn main() {
         .filter(|n| n.ends_with(".toml"))
         .collect();
     names.sort();
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let mut out = String::from(
-        "/// Built-in rule files: (file name, contents).\npub static FILES: &[(&str, &str)] = &[\n",
+        "/// Built-in rule files: (file name, contents as JSON, converted from the TOML by build.rs).\npub static FILES: &[(&str, &str)] = &[\n",
     );
     for n in &names {
-        println!("cargo:rerun-if-changed={}", dir.join(n).display());
+        let path = dir.join(n);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let text = fs::read_to_string(&path).expect("rule files are UTF-8");
+        let value: serde_json::Value = match toml::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                let at = e.span().map_or(String::new(), |s| {
+                    let before = &text[..s.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let col = before.len() - before.rfind('\n').map_or(0, |p| p + 1) + 1;
+                    format!(":{line}:{col}")
+                });
+                panic!("rules/{n}{at}: {}", e.message());
+            }
+        };
+        let json_path = out_dir.join(format!("{n}.json"));
+        fs::write(
+            &json_path,
+            serde_json::to_string(&value).expect("JSON values serialize"),
+        )
+        .expect("OUT_DIR is writable");
         out.push_str(&format!(
             "    ({n:?}, include_str!({:?})),\n",
-            dir.join(n).display().to_string()
+            json_path.display().to_string()
         ));
     }
     out.push_str("];\n");
-    let dest =
-        PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("builtin_rules.rs");
-    fs::write(dest, out).expect("OUT_DIR is writable");
+    fs::write(out_dir.join("builtin_rules.rs"), out).expect("OUT_DIR is writable");
 }

@@ -134,13 +134,15 @@ struct Compiled {
 /// Compiled allowlist entries.
 #[derive(Default)]
 pub struct Allowlist {
-    entries: Vec<Compiled>,
+    entries: std::sync::OnceLock<Vec<Compiled>>,
+    /// Entries compiled on first use ([`Allowlist::deferred`]).
+    deferred: Vec<AllowSpec>,
 }
 
 impl std::fmt::Debug for Allowlist {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Allowlist")
-            .field("entries", &self.entries.len())
+            .field("entries", &self.len())
             .finish()
     }
 }
@@ -218,22 +220,47 @@ impl Allowlist {
                 spec: spec.clone(),
             });
         }
-        Ok(Allowlist { entries })
+        Ok(Allowlist {
+            entries: entries.into(),
+            deferred: Vec::new(),
+        })
+    }
+
+    /// Entries known to compile (the shipped defaults, which a test compiles), compiled on
+    /// first use: a scan that finds nothing never pays for them.
+    pub fn deferred(specs: Vec<AllowSpec>) -> Allowlist {
+        Allowlist {
+            entries: std::sync::OnceLock::new(),
+            deferred: specs,
+        }
+    }
+
+    fn entries(&self) -> &[Compiled] {
+        self.entries.get_or_init(|| {
+            Allowlist::compile(&self.deferred, "builtin")
+                .expect("deferred entries are the tested defaults")
+                .entries
+                .into_inner()
+                .unwrap_or_default()
+        })
     }
 
     /// The reason the first entry that allows this finding gives, if any.
     pub fn allows(&self, s: Subject<'_>) -> Option<String> {
-        self.entries.iter().find_map(|e| e.allows(s))
+        self.entries().iter().find_map(|e| e.allows(s))
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        match self.entries.get() {
+            Some(e) => e.len(),
+            None => self.deferred.len(),
+        }
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 }
 

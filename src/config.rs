@@ -131,15 +131,12 @@ fn builtin_signals() -> Arc<Signals> {
     )
 }
 
-/// The shipped allowlist, compiled once per process.
+/// The shipped allowlist, compiled once per process, on first use.
 fn default_allowlist() -> Arc<crate::allow::Allowlist> {
     static ALLOW: std::sync::OnceLock<Arc<crate::allow::Allowlist>> = std::sync::OnceLock::new();
-    Arc::clone(ALLOW.get_or_init(|| {
-        Arc::new(
-            crate::allow::Allowlist::compile(&crate::allow::defaults(), "builtin")
-                .expect("the default allowlist is tested"),
-        )
-    }))
+    Arc::clone(
+        ALLOW.get_or_init(|| Arc::new(crate::allow::Allowlist::deferred(crate::allow::defaults()))),
+    )
 }
 
 /// Config file names looked for at the repository root, in order.

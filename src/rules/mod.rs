@@ -356,6 +356,9 @@ pub const MAX_USER_REGEX_MEMORY: usize = 256 << 20;
 #[derive(Debug, Default, Clone)]
 pub struct RuleSet {
     rules: Vec<Arc<Rule>>,
+    /// The position of each rule by id (a linear search per push was quadratic in the
+    /// thousand built-in rules, a visible part of start-up).
+    index: std::collections::HashMap<String, usize>,
     /// Rules that are not built in, and their compiled regex memory.
     user: (usize, usize),
 }
@@ -364,8 +367,8 @@ impl RuleSet {
     /// The rules embedded in the binary.
     pub fn builtin() -> Result<RuleSet, RuleError> {
         let mut set = RuleSet::default();
-        for (name, text) in builtin::FILES {
-            for rule in parse_rules(text, &format!("builtin:{name}"), Format::Toml)? {
+        for (name, json) in builtin::FILES {
+            for rule in parse_rules(json, &format!("builtin:{name}"), Format::Json)? {
                 set.push(rule)?;
             }
         }
@@ -407,16 +410,17 @@ impl RuleSet {
     /// Adds a rule, rejecting a duplicate id. A rule that is not built in is compiled here
     /// and counted against [`MAX_USER_RULES`] and [`MAX_USER_REGEX_MEMORY`].
     pub fn push(&mut self, rule: Rule) -> Result<(), RuleError> {
-        if let Some(prev) = self.rules.iter().find(|r| r.id() == rule.id()) {
+        if let Some(&prev) = self.index.get(rule.id()) {
             return Err(RuleError::Duplicate {
                 id: rule.id().to_string(),
-                first: prev.origin.clone(),
+                first: self.rules[prev].origin.clone(),
                 second: rule.origin,
             });
         }
         if !rule.origin.starts_with("builtin:") {
             self.count_user_rule(&rule)?;
         }
+        self.index.insert(rule.id().to_string(), self.rules.len());
         self.rules.push(Arc::new(rule));
         Ok(())
     }
@@ -448,9 +452,9 @@ impl RuleSet {
 
     /// Puts `rule` in the place of the rule with the same id; false when there is none.
     pub fn replace(&mut self, rule: Rule) -> bool {
-        match self.rules.iter_mut().find(|r| r.id() == rule.id()) {
-            Some(slot) => {
-                *slot = Arc::new(rule);
+        match self.index.get(rule.id()) {
+            Some(&at) => {
+                self.rules[at] = Arc::new(rule);
                 true
             }
             None => false,
@@ -460,6 +464,9 @@ impl RuleSet {
     /// Removes the rules for which `keep` is false.
     pub fn retain(&mut self, mut keep: impl FnMut(&Rule) -> bool) {
         self.rules.retain(|r| keep(r));
+        self.index = (self.rules.iter().enumerate())
+            .map(|(i, r)| (r.id().to_string(), i))
+            .collect();
     }
 
     /// All rules, in load order.
@@ -469,7 +476,7 @@ impl RuleSet {
 
     /// Finds a rule by id.
     pub fn get(&self, id: &str) -> Option<&Arc<Rule>> {
-        self.rules.iter().find(|r| r.id() == id)
+        self.index.get(id).map(|&i| &self.rules[i])
     }
 
     /// Number of rules.
@@ -490,6 +497,8 @@ pub enum Format {
     Toml,
     /// YAML.
     Yaml,
+    /// JSON: the built-in rules, converted from their TOML by `build.rs`.
+    Json,
 }
 
 /// Parses a rule file's text into rules (regexes not compiled yet).
@@ -501,6 +510,7 @@ pub fn parse_rules(text: &str, origin: &str, format: Format) -> Result<Vec<Rule>
     let file: schema::RuleFile = match format {
         Format::Toml => toml::from_str(text).map_err(|e| parse_err(toml_message(&e, text)))?,
         Format::Yaml => serde_yaml_ng::from_str(text).map_err(|e| parse_err(e.to_string()))?,
+        Format::Json => serde_json::from_str(text).map_err(|e| parse_err(e.to_string()))?,
     };
     file.rule
         .into_iter()
