@@ -256,6 +256,7 @@ fn translate_rule(r: &GlRule, origin: &str) -> Result<(RuleSpec, Vec<AllowSpec>)
         name: r.description.clone().unwrap_or_else(|| r.id.clone()),
         description: Some(format!("Imported from gitleaks rule {:?}", r.id)),
         keywords,
+        keywords_exact: false,
         regex: Some(go_regex(regex)),
         assign: None,
         min_entropy: r.entropy.filter(|e| *e > 0.0),

@@ -111,7 +111,10 @@ pub fn lint(rules: &RuleSet) -> Vec<Problem> {
                     .spec
                     .keywords
                     .iter()
-                    .any(|k| text.to_ascii_lowercase().contains(k.as_str()))
+                    .any(|k| match rule.spec.keywords_exact {
+                        true => text.contains(k.as_str()),
+                        false => text.to_ascii_lowercase().contains(k.as_str()),
+                    })
             {
                 problem(format!(
                     "positive example contains none of the keywords {:?}",

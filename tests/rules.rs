@@ -84,12 +84,16 @@ fn prefilter_is_sound_strings_matching_a_rule_contain_its_keyword() {
                 .new_tree(&mut runner)
                 .expect("strategy yields a value")
                 .current();
-            let lower = sample.to_ascii_lowercase();
+            // Exact-case keywords must occur with their case.
+            let text = match rule.spec.keywords_exact {
+                true => sample.clone(),
+                false => sample.to_ascii_lowercase(),
+            };
             let hit = rule
                 .spec
                 .keywords
                 .iter()
-                .any(|k| lower.windows(k.len()).any(|w| w == k.as_bytes()));
+                .any(|k| text.windows(k.len()).any(|w| w == k.as_bytes()));
             if !hit {
                 failures.push(format!(
                     "{}: {:?} matches the regex but contains none of {:?}",

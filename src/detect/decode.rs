@@ -129,29 +129,40 @@ fn runs(text: &[u8], min: usize) -> Vec<(Range<usize>, Encoding)> {
     };
     let b64 = |b: u8| B64[b as usize];
     let mut out = Vec::new();
+    let min = min.max(1);
+    // Only runs of at least `min` matter, and any such run that starts in [i, i + min)
+    // covers i + min - 1: where that byte is not a base64 character, skip `min` bytes at
+    // once (most of any text is short words and punctuation, so most probes skip).
+    // Invariant: the byte before `i`, if any, is not part of a run still to be found.
     let mut i = 0;
-    while i < text.len() {
-        if !b64(text[i]) {
-            i += 1;
+    while i + min <= text.len() {
+        let probe = i + min - 1;
+        if !b64(text[probe]) {
+            i = probe + 1;
             continue;
         }
-        let start = i;
-        while i < text.len() && b64(text[i]) {
-            i += 1;
-        }
-        let mut end = i;
-        while end < text.len() && end - i < 2 && text[end] == b'=' {
+        let start = text[i..probe]
+            .iter()
+            .rposition(|&b| !b64(b))
+            .map_or(i, |p| i + p + 1);
+        let stop = text[probe..]
+            .iter()
+            .position(|&b| !b64(b))
+            .map_or(text.len(), |p| probe + p);
+        let mut end = stop;
+        while end < text.len() && end - stop < 2 && text[end] == b'=' {
             end += 1;
         }
-        let run = &text[start..i];
+        let run = &text[start..stop];
         if run.len() >= min {
             if run.len() % 2 == 0 && run.iter().all(u8::is_ascii_hexdigit) {
-                out.push((start..i, Encoding::Hex));
+                out.push((start..stop, Encoding::Hex));
             } else if looks_base64(run) {
                 out.push((start..end, Encoding::Base64));
             }
         }
-        i = end.max(i);
+        // The byte at `stop` (or the last padding byte) is not base64.
+        i = end.max(stop + 1);
     }
     out
 }
@@ -363,6 +374,50 @@ fn html(s: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The plain byte-by-byte scan that `runs` skips ahead of.
+    fn runs_reference(text: &[u8], min: usize) -> Vec<(Range<usize>, Encoding)> {
+        let b64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < text.len() {
+            if !b64(text[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < text.len() && b64(text[i]) {
+                i += 1;
+            }
+            let mut end = i;
+            while end < text.len() && end - i < 2 && text[end] == b'=' {
+                end += 1;
+            }
+            let run = &text[start..i];
+            if run.len() >= min {
+                if run.len() % 2 == 0 && run.iter().all(u8::is_ascii_hexdigit) {
+                    out.push((start..i, Encoding::Hex));
+                } else if looks_base64(run) {
+                    out.push((start..end, Encoding::Base64));
+                }
+            }
+            i = end.max(i);
+        }
+        out
+    }
+
+    proptest! {
+        /// Skipping ahead finds exactly the runs a byte-by-byte scan finds.
+        #[test]
+        fn runs_match_the_plain_scan(
+            text in proptest::collection::vec(
+                prop::sample::select(b"aZ09+/-_= .\n=Q".to_vec()), 0..200),
+            min in 1usize..24,
+        ) {
+            prop_assert_eq!(runs(&text, min), runs_reference(&text, min));
+        }
+    }
 
     fn one(text: &str) -> Vec<(Encoding, String)> {
         let mut budget = 1 << 20;

@@ -574,10 +574,10 @@ fn judge(rule: &Rule, whole: &[u8], secret: &[u8], relief: f64) -> Result<Verdic
     let lower = whole.to_ascii_lowercase();
     if spec.keyword_in_match
         && !spec.keywords.is_empty()
-        && !spec
-            .keywords
-            .iter()
-            .any(|k| memchr::memmem::find(&lower, k.as_bytes()).is_some())
+        && !spec.keywords.iter().any(|k| match spec.keywords_exact {
+            true => memchr::memmem::find(whole, k.as_bytes()).is_some(),
+            false => memchr::memmem::find(&lower, k.as_bytes()).is_some(),
+        })
     {
         return Err("match contains none of the rule's keywords".into());
     }

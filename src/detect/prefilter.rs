@@ -20,8 +20,10 @@ use crate::rules::RuleSet;
 pub struct Prefilter {
     nfa: AhoCorasick,
     dfa: Arc<OnceLock<AhoCorasick>>,
-    /// For each keyword pattern, the indices of the rules that list it.
-    rules_of: Vec<Vec<u32>>,
+    /// For each keyword pattern, the indices of the rules that list it, each with the
+    /// exact-case form it wants (an index into `exact`) when the rule's keywords are exact.
+    rules_of: Vec<Vec<(u32, Option<u32>)>>,
+    exact: Vec<Box<[u8]>>,
     /// Length of each keyword pattern.
     lengths: Vec<u32>,
     /// No keyword contains a newline, so chunks that end at newlines can be searched apart.
@@ -41,18 +43,23 @@ impl Prefilter {
     /// Builds the automaton over every rule's keywords (the DFA follows in the background).
     pub fn new(rules: &RuleSet) -> Prefilter {
         let mut keywords: Vec<String> = Vec::new();
-        let mut rules_of: Vec<Vec<u32>> = Vec::new();
+        let mut rules_of: Vec<Vec<(u32, Option<u32>)>> = Vec::new();
+        let mut exact: Vec<Box<[u8]>> = Vec::new();
         let mut slots: std::collections::HashMap<String, usize> = Default::default();
         for (i, rule) in rules.rules().iter().enumerate() {
             for k in &rule.spec.keywords {
-                let k = k.to_ascii_lowercase();
-                let slot = *slots.entry(k.clone()).or_insert_with(|| {
-                    keywords.push(k);
+                let lower = k.to_ascii_lowercase();
+                let slot = *slots.entry(lower.clone()).or_insert_with(|| {
+                    keywords.push(lower);
                     rules_of.push(Vec::new());
                     keywords.len() - 1
                 });
-                if !rules_of[slot].contains(&(i as u32)) {
-                    rules_of[slot].push(i as u32);
+                let case = rule.spec.keywords_exact.then(|| {
+                    exact.push(k.as_bytes().into());
+                    exact.len() as u32 - 1
+                });
+                if !rules_of[slot].contains(&(i as u32, case)) {
+                    rules_of[slot].push((i as u32, case));
                 }
             }
         }
@@ -76,6 +83,7 @@ impl Prefilter {
             nfa,
             dfa,
             rules_of,
+            exact,
             lengths,
             chunkable,
             rule_count: rules.len(),
@@ -85,6 +93,11 @@ impl Prefilter {
     /// The fastest automaton ready now.
     fn automaton(&self) -> &AhoCorasick {
         self.dfa.get().unwrap_or(&self.nfa)
+    }
+
+    /// Whether a keyword occurrence has the case its rule wants (any, unless exact).
+    fn case_fits(&self, case: Option<u32>, found: &[u8]) -> bool {
+        case.is_none_or(|e| *self.exact[e as usize] == *found)
     }
 
     /// Waits for the DFA (benchmarks measure the steady state with it).
@@ -99,8 +112,10 @@ impl Prefilter {
     pub fn scan(&self, bytes: &[u8], hits: &mut Hits) -> Vec<usize> {
         hits.reset(self.rule_count);
         for m in self.automaton().find_overlapping_iter(bytes) {
-            for &r in &self.rules_of[m.pattern().as_usize()] {
-                hits.push(r as usize, m.start()..m.end());
+            for &(r, case) in &self.rules_of[m.pattern().as_usize()] {
+                if self.case_fits(case, &bytes[m.start()..m.end()]) {
+                    hits.push(r as usize, m.start()..m.end());
+                }
             }
         }
         let mut touched = hits.touched.clone();
@@ -130,8 +145,10 @@ impl Prefilter {
             for &(pattern, at) in &found {
                 let start = chunk.start + at as usize;
                 let end = start + self.lengths[pattern as usize] as usize;
-                for &r in &self.rules_of[pattern as usize] {
-                    hits.push(r as usize, start..end);
+                for &(r, case) in &self.rules_of[pattern as usize] {
+                    if self.case_fits(case, &bytes[start..end]) {
+                        hits.push(r as usize, start..end);
+                    }
                 }
             }
         }

@@ -170,10 +170,10 @@ impl Rule {
         if let Some(k) = spec
             .keywords
             .iter()
-            .find(|k| k.len() < shortest || k.to_lowercase() != **k)
+            .find(|k| k.len() < shortest || (!spec.keywords_exact && k.to_lowercase() != **k))
         {
             return Err(invalid(format!(
-                "keyword {k:?} must be lowercase and at least {shortest} bytes long"
+                "keyword {k:?} must be lowercase (unless keywords_exact) and at least {shortest} bytes long"
             )));
         }
         if strict && (spec.examples.positive.is_empty() || spec.examples.negative.is_empty()) {

@@ -34,6 +34,11 @@ pub struct RuleSpec {
     /// Literals (lowercase) of which every true match contains at least one. Empty only for
     /// a file rule: one with a `path`, run over the whole of every file whose path matches.
     pub keywords: Vec<String>,
+    /// Match the keywords with their case (then they may hold capitals): for token prefixes
+    /// whose lowercase forms are everywhere in text (a Discord token's `MTA`/`NDE`/`ODE`
+    /// against "index", "node", "mode").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keywords_exact: bool,
     /// The full pattern, with a named `secret` group. Exclusive with `assign`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regex: Option<String>,
