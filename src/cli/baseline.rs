@@ -105,9 +105,9 @@ fn scan_for_baseline(
         config, detector, ..
     } = setup(&common, false, false, root)?;
     Ok(if history {
-        scan::scan_history(root, &Selection::All, &detector, &config, None)?
+        scan::scan_history(root, &Selection::All, detector, &config, None)?
     } else {
-        scan::scan_paths(paths, &detector, &config)?
+        scan::scan_paths(paths, detector, &config)?
     })
 }
 

@@ -63,7 +63,7 @@ pub(super) fn exec(a: GitArgs) -> Result<u8> {
         config.session = session::from_env(&config.signals, env_var);
     }
     let mut outcome = if a.staged || a.commit_msg.is_some() {
-        scan::scan_staged(&a.repo, &detector, &config)?
+        scan::scan_staged(&a.repo, detector, &config)?
     } else {
         let selection = match (&a.branch, &a.range, &a.since_commit) {
             (Some(b), _, _) => Selection::Branch(b.clone()),
@@ -90,7 +90,7 @@ pub(super) fn exec(a: GitArgs) -> Result<u8> {
         let outcome = scan::scan_history(
             &a.repo,
             &selection,
-            &detector,
+            detector,
             &config,
             show.then_some(&progress as scan::ProgressFn<'_>),
         )?;
@@ -100,7 +100,7 @@ pub(super) fn exec(a: GitArgs) -> Result<u8> {
         outcome
     };
     accept_baseline(&mut outcome, baseline.as_ref(), &config);
-    report(&outcome, &detector, &a.common, &config)
+    report(&outcome, detector, &a.common, &config)
 }
 
 /// The refs being pushed: pre-commit's environment if set, else git's pre-push stdin.

@@ -46,10 +46,10 @@ pub(super) fn exec(a: HookArgs) -> Result<u8> {
     config.session = session::from_env(&config.signals, env_var);
     // pre-commit passes staged symlinks too: their targets may lie outside the repository.
     config.root_symlinks = false;
-    let mut outcome = scan::scan_paths(&a.paths, &detector, &config)?;
-    scan::mark_existing(&mut outcome, &detector, &config);
+    let mut outcome = scan::scan_paths(&a.paths, detector, &config)?;
+    scan::mark_existing(&mut outcome, detector, &config);
     accept_baseline(&mut outcome, baseline.as_ref(), &config);
-    report(&outcome, &detector, &a.common, &config)
+    report(&outcome, detector, &a.common, &config)
 }
 
 pub(super) fn exec_install(a: InstallHookArgs) -> Result<u8> {

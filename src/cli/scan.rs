@@ -52,10 +52,10 @@ pub(super) fn exec(a: ScanArgs) -> Result<u8> {
         io::stdin()
             .read_to_end(&mut bytes)
             .context("cannot read standard input")?;
-        scan::scan_bytes(&bytes, "<stdin>", &detector, &config)
+        scan::scan_bytes(&bytes, "<stdin>", detector, &config)
     } else {
-        scan::scan_paths(&a.paths, &detector, &config)?
+        scan::scan_paths(&a.paths, detector, &config)?
     };
     accept_baseline(&mut outcome, baseline.as_ref(), &config);
-    report(&outcome, &detector, &a.common, &config)
+    report(&outcome, detector, &a.common, &config)
 }
