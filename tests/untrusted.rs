@@ -815,7 +815,11 @@ fn fuzz_regressions_stay_fixed() {
     let mut replayed = 0;
     for entry in fs::read_dir(&dir).expect("fuzz/regressions") {
         let path = entry.expect("entry").path();
-        let name = path.file_name().expect("a file").to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .expect("a file")
+            .to_string_lossy()
+            .into_owned();
         if !name.starts_with("detect_render-") {
             continue;
         }

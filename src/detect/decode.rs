@@ -79,6 +79,8 @@ pub fn find(text: &[u8], limits: &Limits, budget: &mut usize) -> Vec<Decoded> {
             return true;
         }
         if d.text.len() > *budget {
+            // Spent: what is left is too little for this span, so decoding stops here.
+            *budget = 0;
             return false;
         }
         *budget -= d.text.len();
@@ -112,6 +114,37 @@ pub fn find(text: &[u8], limits: &Limits, budget: &mut usize) -> Vec<Decoded> {
         }
     }
     out.sort_by_key(|d| d.span.start);
+    out
+}
+
+/// [`find`] chunk by chunk ([`super::memo::chunks`]), skipping chunks that `memo` knows hold
+/// nothing to decode and remembering those that do not. The same spans as [`find`] over the
+/// whole text (no encoded span crosses a newline, where chunks end), except that a budget that
+/// runs out stops at a chunk rather than at a kind of encoding.
+pub fn find_memo(
+    text: &[u8],
+    limits: &Limits,
+    budget: &mut usize,
+    memo: &super::memo::Memo,
+) -> Vec<Decoded> {
+    let mut out = Vec::new();
+    for chunk in super::memo::chunks(text) {
+        let key = memo.chunk_key(&text[chunk.clone()]);
+        if memo.nothing_to_decode(key) {
+            continue;
+        }
+        let found = find(&text[chunk.clone()], limits, budget);
+        if found.is_empty() {
+            if *budget == 0 {
+                break;
+            }
+            memo.remember_nothing_to_decode(key);
+        }
+        out.extend(found.into_iter().map(|mut d| {
+            d.span = d.span.start + chunk.start..d.span.end + chunk.start;
+            d
+        }));
+    }
     out
 }
 

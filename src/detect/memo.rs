@@ -12,6 +12,10 @@
 //!   those bytes, the rule, and whether the window touches either end of the blob. Windows
 //!   that yielded nothing are remembered and skipped next time.
 //!
+//! - **Chunks with nothing to decode.** Whether a chunk holds an encoded span worth decoding
+//!   (a base64 or hex run, an escape) is a function of its bytes alone (no encoded span
+//!   crosses a newline), so a chunk known to hold none is not searched again.
+//!
 //! Keys are 64-bit XXH3 hashes seeded per run from the OS's randomness, so a collision cannot
 //! be prepared offline to hide a secret behind a clean chunk. Memory is bounded: a shard
 //! that reaches its share of [`Memo::with_capacity`] is cleared and refills, so peak memory
@@ -68,6 +72,7 @@ pub struct Memo {
     per_shard: usize,
     chunks: Vec<Mutex<ChunkShard>>,
     windows: Vec<Mutex<HashSet<u64, Build>>>,
+    plain: Vec<Mutex<HashSet<u64, Build>>>,
 }
 
 impl std::fmt::Debug for Memo {
@@ -94,6 +99,7 @@ impl Memo {
             per_shard: (entries / SHARDS).max(16),
             chunks: (0..SHARDS).map(|_| Mutex::default()).collect(),
             windows: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            plain: (0..SHARDS).map(|_| Mutex::default()).collect(),
         }
     }
 
@@ -143,6 +149,20 @@ impl Memo {
     /// Whether a window with this key is known to yield nothing.
     pub fn window_is_empty(&self, key: u64) -> bool {
         lock(&self.windows[shard(key)]).contains(&key)
+    }
+
+    /// Whether the chunk with this key is known to hold nothing to decode.
+    pub fn nothing_to_decode(&self, chunk_key: u64) -> bool {
+        lock(&self.plain[shard(chunk_key)]).contains(&chunk_key)
+    }
+
+    /// Remembers that the chunk with this key holds nothing to decode.
+    pub fn remember_nothing_to_decode(&self, chunk_key: u64) {
+        let mut shard = lock(&self.plain[shard(chunk_key)]);
+        if shard.len() >= self.per_shard {
+            shard.clear();
+        }
+        shard.insert(chunk_key);
     }
 
     /// Remembers that a window with this key yields nothing.

@@ -207,6 +207,16 @@ impl Detector {
         !self.prefilter.scan(bytes, &mut scratch.hits).is_empty()
     }
 
+    /// For each rule with a keyword in `bytes`, how many keyword occurrences (benchmarks).
+    #[doc(hidden)]
+    pub fn keyword_hit_counts(&self, bytes: &[u8], scratch: &mut Scratch) -> Vec<(usize, usize)> {
+        let rules = self.prefilter.scan(bytes, &mut scratch.hits);
+        rules
+            .into_iter()
+            .map(|r| (r, scratch.hits.of(r).len()))
+            .collect()
+    }
+
     /// The rules this detector runs.
     pub fn rules(&self) -> &RuleSet {
         &self.rules
@@ -254,7 +264,9 @@ impl Detector {
             .filter(|&r| self.rule(r).spec.keywords.is_empty())
             .collect();
         triggered.extend(whole_file.iter().copied());
-        if triggered.is_empty() {
+        // Without a keyword in clear there is nothing to match here, but a decoded view may
+        // still hold a secret (a base64 value whose name is encoded with it).
+        if triggered.is_empty() && opts.no_decode {
             return out;
         }
         let mut raw: Vec<Hit> = Vec::new();
@@ -347,7 +359,7 @@ impl Detector {
             return out;
         }
         let mut budget = decode::Limits::default().budget;
-        let mut found = self.decoded(bytes, path, opts, 1, &mut budget);
+        let mut found = self.decoded(bytes, path, opts, 1, &mut budget, memo.as_deref());
         out.decode_budget_spent = budget == 0;
         // One mask for every context: the spans matched in clear, the encoded spans that
         // decoded to a secret, and every repeat of either's text or of a decoded secret's
@@ -383,6 +395,7 @@ impl Detector {
         opts: DetectOptions,
         depth: usize,
         budget: &mut usize,
+        memo: Option<&memo::Memo>,
     ) -> Vec<Candidate> {
         let limits = decode::Limits::default();
         if depth > limits.depth || *budget == 0 {
@@ -390,7 +403,11 @@ impl Detector {
         }
         let mut out = Vec::new();
         let mut scratch = Scratch::default();
-        for d in decode::find(bytes, &limits, budget) {
+        let spans = match memo {
+            Some(m) => decode::find_memo(bytes, &limits, budget, m),
+            None => decode::find(bytes, &limits, budget),
+        };
+        for d in spans {
             // The line around the span, at most VIEW_CONTEXT bytes on each side: a minified
             // file's single line must not be scanned again for every token in it.
             let from = d.span.start.saturating_sub(VIEW_CONTEXT);
@@ -424,7 +441,7 @@ impl Detector {
             } else {
                 Vec::new()
             };
-            inner.extend(self.decoded(&view, path, opts, depth + 1, budget));
+            inner.extend(self.decoded(&view, path, opts, depth + 1, budget, None));
             for c in inner {
                 if c.secret_span.start >= region.end || c.secret_span.end <= region.start {
                     continue;
@@ -512,11 +529,9 @@ impl Detector {
     }
 }
 
-/// Keywords of precise provider rules that read as token prefixes: at least 4 bytes, ending
-/// in `_`, `-` or `.`, made of letters, digits and those separators.
-/// The path patterns of credential-file rules as one set. ASCII semantics (`[^/]` is one byte,
-/// not any Unicode scalar): the same matches on the paths these rules name, and a compile
-/// six times cheaper, which a one-file scan pays in full.
+/// The path patterns of credential-file rules as one set, with byte semantics as in
+/// `Rule::applies_to` (`[^/]` is one byte, not any Unicode scalar): the same matches on the
+/// paths these rules name, and a compile six times cheaper, which a one-file scan pays in full.
 pub fn path_set<'a>(
     patterns: impl IntoIterator<Item = Option<&'a str>>,
 ) -> Result<regex::bytes::RegexSet, regex::Error> {
@@ -525,6 +540,8 @@ pub fn path_set<'a>(
         .build()
 }
 
+/// Keywords of precise provider rules that read as token prefixes: at least 4 bytes, ending
+/// in `_`, `-` or `.`, made of letters, digits and those separators.
 fn owned_prefixes(rules: &RuleSet) -> Vec<(String, usize)> {
     let mut out = Vec::new();
     for (i, rule) in rules.rules().iter().enumerate() {
@@ -929,6 +946,21 @@ blast_radius = "x"
 examples.positive = ["zzval = Qm7vT2pLx9RkZ4nB"]
 examples.negative = ["zzval = x"]
 "#;
+
+    /// A blob with no keyword in clear is still decoded: the base64 of `acme_...` holds no
+    /// `acme_` (standard base64 has no `_`), and the token is found through its decoding.
+    #[test]
+    fn a_blob_without_keywords_is_still_decoded() {
+        let d = detector(RULES);
+        // base64 of "token: acme_Qm7vT2pLx9RkZ4nB"
+        let text = b"opaque: dG9rZW46IGFjbWVfUW03dlQycEx4OVJrWjRuQg==\n";
+        let mut scratch = Scratch::default();
+        assert!(!d.triggers(text, &mut scratch));
+        let got = d.detect(text, DetectOptions::default(), &mut scratch);
+        assert_eq!(got.candidates.len(), 1, "{:?}", got.candidates);
+        assert_eq!(got.candidates[0].secret, b"acme_Qm7vT2pLx9RkZ4nB");
+        assert_eq!(got.candidates[0].decoded, [decode::Encoding::Base64]);
+    }
 
     #[test]
     fn reports_line_column_and_context() {
