@@ -286,10 +286,16 @@ impl Detector {
                 scratch.windows.clear();
                 scratch.windows.push(0..bytes.len());
             } else {
+                // Without a memo, windows a short gap apart are searched as one: fewer
+                // searches for a dense keyword (`test_` in a test suite), the same matches
+                // (every match holds a keyword, so it lies in some window anyway). With a
+                // memo, small windows are what lets versions of a file share results.
+                let gap = if memo.is_some() { 0 } else { WINDOW_GAP };
                 windows(
                     scratch.hits.of(index),
                     compiled.reach.filter(|&r| r <= MAX_REACH),
                     bytes.len(),
+                    gap,
                     &mut scratch.windows,
                 );
             }
@@ -563,7 +569,16 @@ fn owned_prefixes(rules: &RuleSet) -> Vec<(String, usize)> {
 
 /// The spans to search for one rule: each keyword occurrence widened by the regex's reach
 /// on both sides, merged; the whole blob when the reach is unbounded.
-fn windows(hits: &[Range<usize>], reach: Option<usize>, len: usize, out: &mut Vec<Range<usize>>) {
+/// Windows closer than this are searched as one when no memo keys them.
+const WINDOW_GAP: usize = 256;
+
+fn windows(
+    hits: &[Range<usize>],
+    reach: Option<usize>,
+    len: usize,
+    gap: usize,
+    out: &mut Vec<Range<usize>>,
+) {
     out.clear();
     let Some(reach) = reach else {
         out.push(0..len);
@@ -576,7 +591,7 @@ fn windows(hits: &[Range<usize>], reach: Option<usize>, len: usize, out: &mut Ve
     spans.sort_unstable_by_key(|r| r.start);
     for s in spans {
         match out.last_mut() {
-            Some(last) if s.start <= last.end => last.end = last.end.max(s.end),
+            Some(last) if s.start <= last.end + gap => last.end = last.end.max(s.end),
             _ => out.push(s),
         }
     }
