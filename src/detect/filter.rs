@@ -310,6 +310,7 @@ pub fn checksum_ok(kind: Checksum, secret: &[u8]) -> bool {
         Checksum::GithubCrc32 => github_crc32_ok(secret),
         Checksum::Jwt => jwt_ok(secret),
         Checksum::BasicAuth => basic_auth_ok(secret),
+        Checksum::GitlabRoutable => gitlab_routable_ok(secret),
     }
 }
 
@@ -375,6 +376,23 @@ pub fn base64url_decode(s: &[u8]) -> Option<Vec<u8>> {
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// GitHub and npm tokens: `prefix_` + random part + 6 base62 digits of the CRC32 of the random part.
+fn gitlab_routable_ok(secret: &[u8]) -> bool {
+    if !secret.contains(&b'.') {
+        return true;
+    }
+    if secret.len() < 8 {
+        return false;
+    }
+    let (body, check) = secret.split_at(secret.len() - 7);
+    let mut n = crc32fast::hash(body);
+    let mut digits = [b'0'; 7];
+    for d in digits.iter_mut().rev() {
+        *d = b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize];
+        n /= 36;
+    }
+    n == 0 && digits == check
+}
+
 fn github_crc32_ok(secret: &[u8]) -> bool {
     let Some(us) = memchr::memchr(b'_', secret) else {
         return false;
@@ -474,5 +492,16 @@ mod tests {
             concat!("ghp", "_iQMqLREH1ie9qF8JSUZIPf7G1z73oZ0gHsjv").as_bytes()
         ));
         assert!(!checksum_ok(Checksum::GithubCrc32, b"ghp_short"));
+        // Synthetic routable tokens made the way GitLab's generator makes them.
+        let good = b"glpat-bzoxYzlmMgp1OjdiNDFlBWysSyja9gtlTrjE1CgxoBA.171yieson";
+        assert!(checksum_ok(Checksum::GitlabRoutable, good));
+        let mut bad = good.to_vec();
+        *bad.last_mut().expect("non-empty") = b'm';
+        assert!(!checksum_ok(Checksum::GitlabRoutable, &bad));
+        assert!(checksum_ok(
+            Checksum::GitlabRoutable,
+            b"glrt-cpV3SCbh8f2K-u3BVtiR"
+        ));
+        assert!(!checksum_ok(Checksum::GitlabRoutable, b"glpat-.1"));
     }
 }

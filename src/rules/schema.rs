@@ -296,4 +296,9 @@ pub enum Checksum {
     /// Base64 of `user:password` (HTTP Basic, Docker `auths`, npm `_auth`): decodes to
     /// printable text with a colon and a non-empty password.
     BasicAuth,
+    /// A GitLab routable token (`<prefix><payload>.[<version>.]<length><crc>`): the last 7
+    /// characters are the zero-padded base36 CRC32 of everything before them (GitLab's
+    /// routable-token design document and generator). A token without the `.` suffix (the
+    /// legacy fixed-length form) has no checksum to check.
+    GitlabRoutable,
 }
