@@ -135,8 +135,8 @@ struct Compiled {
 #[derive(Default)]
 pub struct Allowlist {
     entries: std::sync::OnceLock<Vec<Compiled>>,
-    /// Entries compiled on first use ([`Allowlist::deferred`]).
-    deferred: Vec<AllowSpec>,
+    /// Entries compiled one by one on first use ([`Allowlist::deferred`]).
+    deferred: Vec<(AllowSpec, std::sync::OnceLock<Option<Compiled>>)>,
 }
 
 impl std::fmt::Debug for Allowlist {
@@ -226,28 +226,36 @@ impl Allowlist {
         })
     }
 
-    /// Entries known to compile (the shipped defaults, which a test compiles), compiled on
-    /// first use: a scan that finds nothing never pays for them.
+    /// Entries known to compile (the shipped defaults, which a test compiles), each compiled
+    /// when a finding first reaches it: a scan that finds nothing, or finds only what the
+    /// entry does not apply to (a precise token, for a generic-only entry), never pays.
     pub fn deferred(specs: Vec<AllowSpec>) -> Allowlist {
         Allowlist {
             entries: std::sync::OnceLock::new(),
-            deferred: specs,
+            deferred: specs
+                .into_iter()
+                .map(|s| (s, std::sync::OnceLock::new()))
+                .collect(),
         }
-    }
-
-    fn entries(&self) -> &[Compiled] {
-        self.entries.get_or_init(|| {
-            Allowlist::compile(&self.deferred, "builtin")
-                .expect("deferred entries are the tested defaults")
-                .entries
-                .into_inner()
-                .unwrap_or_default()
-        })
     }
 
     /// The reason the first entry that allows this finding gives, if any.
     pub fn allows(&self, s: Subject<'_>) -> Option<String> {
-        self.entries().iter().find_map(|e| e.allows(s))
+        if self.deferred.is_empty() {
+            return self.entries.get()?.iter().find_map(|e| e.allows(s));
+        }
+        self.deferred.iter().find_map(|(spec, cell)| {
+            if spec.generic_only && !generic(s.rule) {
+                return None;
+            }
+            cell.get_or_init(|| {
+                Allowlist::compile(std::slice::from_ref(spec), "builtin")
+                    .ok()
+                    .and_then(|a| a.entries.into_inner()?.pop())
+            })
+            .as_ref()?
+            .allows(s)
+        })
     }
 
     /// Number of entries.
@@ -264,11 +272,15 @@ impl Allowlist {
     }
 }
 
+/// Whether a rule counts as generic for `generic_only` entries.
+fn generic(rule: &Rule) -> bool {
+    rule.spec.catch_all || rule.spec.precision < Precision::High
+}
+
 impl Compiled {
     fn allows(&self, s: Subject<'_>) -> Option<String> {
         let spec = &self.spec;
-        if spec.generic_only && !(s.rule.spec.catch_all || s.rule.spec.precision < Precision::High)
-        {
+        if spec.generic_only && !generic(s.rule) {
             return None;
         }
         if !spec.rules.is_empty() && !spec.rules.iter().any(|g| glob_id(g, s.rule.id())) {

@@ -60,6 +60,8 @@ pub struct Config {
     /// checked against guessed secrets without it.
     #[serde(skip)]
     pub fingerprint_key: Option<Arc<[u8]>>,
+    /// `[ai.hook]`: what the agent hooks block.
+    pub hook: crate::ai::hook::HookSettings,
 }
 
 impl Config {
@@ -117,6 +119,7 @@ impl Default for Config {
             markers: true,
             ignored_locations: Arc::default(),
             fingerprint_key: None,
+            hook: Default::default(),
         }
     }
 }
@@ -255,6 +258,9 @@ pub struct AiSection {
     /// `[[ai.session]]`: environment variables that mark an agent session.
     #[serde(default, rename = "session")]
     pub sessions: Vec<SessionSpec>,
+    /// `[ai.hook]`: what the agent hooks block (`leakhound ai hook`).
+    #[serde(default)]
+    pub hook: crate::ai::hook::HookSection,
 }
 
 /// A config file problem: where, what, and how to fix it.
@@ -430,6 +436,16 @@ impl FileConfig {
                 },
             )?);
         }
+        if let Some(v) = self.ai.hook.deny {
+            config.hook.deny = v;
+        }
+        if let Some(v) = self.ai.hook.fail_closed {
+            config.hook.fail_closed = v;
+        }
+        config
+            .hook
+            .commands
+            .extend(self.ai.hook.commands.iter().cloned());
         let f = &self.ai;
         let p = &mut config.ai;
         if let Some(v) = f.mode {

@@ -4,6 +4,7 @@
 //! `triage` applies it.
 
 pub mod exposure;
+pub mod hook;
 pub mod session;
 pub mod signals;
 

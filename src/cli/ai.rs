@@ -1,13 +1,14 @@
 //! `leakhound ai commits` and `leakhound ai agents`: what the AI signals tag, listed.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 
 use leakhound::ai::exposure::Checkout;
+use leakhound::ai::hook::{self, install, install::Agent};
 use leakhound::config::{repo_top, Config, FileConfig};
 use leakhound::detect::Detector;
 use leakhound::report::escape;
@@ -45,6 +46,48 @@ pub(super) enum AiCommand {
         #[arg(default_value = ".")]
         path: PathBuf,
     },
+    /// Answer an AI agent's hook event (JSON on stdin) in that agent's protocol: deny reads,
+    /// commands, prompts and writes that would expose a credential (docs/ai.md).
+    Hook {
+        /// The agent whose protocol the event uses.
+        #[arg(value_enum)]
+        agent: Agent,
+        /// The event name, for agents whose payload does not carry it (Copilot).
+        #[arg(long, value_name = "NAME")]
+        event: Option<String>,
+    },
+    /// Add leakhound's hook to an agent's settings (other hooks are kept; running it again
+    /// changes nothing), or take it out with --uninstall.
+    InstallHook {
+        /// The agent.
+        #[arg(value_enum)]
+        agent: Agent,
+        /// Into the project's settings (the default).
+        #[arg(long, conflicts_with = "user")]
+        project: bool,
+        /// Into the user's settings in the home directory.
+        #[arg(long)]
+        user: bool,
+        /// Remove leakhound's hook instead.
+        #[arg(long)]
+        uninstall: bool,
+        /// The project (for --project).
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        path: PathBuf,
+    },
+    /// Allow a file or a command for one agent session (the hook's deny message gives the
+    /// exact command).
+    Allow {
+        /// The agent's session id.
+        #[arg(long)]
+        session: String,
+        /// A file the agent may read in this session.
+        #[arg(long, required_unless_present = "command")]
+        path: Option<PathBuf>,
+        /// A command line the agent may run in this session (exactly as sent).
+        #[arg(long)]
+        command: Option<String>,
+    },
 }
 
 pub(super) fn exec(c: AiCommand) -> Result<u8> {
@@ -57,7 +100,130 @@ pub(super) fn exec(c: AiCommand) -> Result<u8> {
             config,
         } => commits(&repo, branch.as_deref(), low, format, config.as_deref()),
         AiCommand::Agents { path } => agents(&path),
+        AiCommand::Hook { agent, event } => hook(agent, event.as_deref()),
+        AiCommand::InstallHook {
+            agent,
+            project: _,
+            user,
+            uninstall,
+            path,
+        } => install_hook(agent, user, uninstall, &path),
+        AiCommand::Allow {
+            session,
+            path,
+            command,
+        } => allow(&session, path.as_deref(), command.as_deref()),
     }
+}
+
+/// Where session allowances live: `$LEAKHOUND_STATE_DIR`, else `$XDG_STATE_HOME/leakhound`,
+/// else `~/.local/state/leakhound`; then `hook-sessions/`.
+fn allows_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("LEAKHOUND_STATE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("XDG_STATE_HOME").map(|d| PathBuf::from(d).join("leakhound")))
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state/leakhound"))
+        })?;
+    Some(base.join("hook-sessions"))
+}
+
+fn hook(agent: Agent, event: Option<&str>) -> Result<u8> {
+    let mut input = Vec::new();
+    let read = io::stdin()
+        .lock()
+        .take(hook::MAX_EVENT + 1)
+        .read_to_end(&mut input);
+    let answer = match read {
+        Err(e) => hook::Answer::failed(&format!("stdin not read: {e}"), false, 2, 1),
+        Ok(_) if input.len() as u64 > hook::MAX_EVENT => hook::Answer::failed(
+            &format!("the event is larger than {} MiB", hook::MAX_EVENT >> 20),
+            false,
+            2,
+            1,
+        ),
+        Ok(_) => hook::respond(
+            agent,
+            event,
+            &input,
+            // Leaked on purpose: the process ends with the answer, and freeing a thousand
+            // rules' automata costs 3 ms of every tool call.
+            &|root| hook::load(root, agent).map(|l| &*Box::leak(Box::new(l))),
+            allows_dir().as_deref(),
+        ),
+    };
+    io::stdout().write_all(answer.stdout.as_bytes())?;
+    io::stdout().flush()?;
+    if !answer.stderr.is_empty() {
+        writeln!(io::stderr(), "{}", answer.stderr.trim_end())?;
+    }
+    Ok(answer.code)
+}
+
+fn install_hook(agent: Agent, user: bool, uninstall: bool, path: &Path) -> Result<u8> {
+    let (base, exe) = if user {
+        let home = std::env::var_os("HOME").context("HOME is not set")?;
+        // The user's settings outlive any one checkout: name this binary by its path.
+        let exe = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.to_str().map(String::from))
+            .unwrap_or_else(|| "leakhound".into());
+        (PathBuf::from(home), exe)
+    } else {
+        let top = repo_top(path).unwrap_or_else(|| path.to_path_buf());
+        (top, "leakhound".to_string())
+    };
+    let quoted = if exe.contains([' ', '\'', '"']) {
+        format!("'{}'", exe.replace('\'', r"'\''"))
+    } else {
+        exe
+    };
+    let change =
+        install::install(agent, &base, user, &quoted, uninstall).map_err(|e| anyhow::anyhow!(e))?;
+    let mut err = io::stderr().lock();
+    match change {
+        install::Change::Written(p) => writeln!(
+            err,
+            "leakhound: {} {} hook in {}",
+            if uninstall {
+                "removed the"
+            } else {
+                "installed the"
+            },
+            agent.name(),
+            p.display()
+        )?,
+        install::Change::Unchanged(p) => writeln!(
+            err,
+            "leakhound: {} already {} ({})",
+            p.display(),
+            if uninstall {
+                "has no leakhound hook"
+            } else {
+                "has the leakhound hook"
+            },
+            agent.name()
+        )?,
+        install::Change::Removed(p) => writeln!(
+            err,
+            "leakhound: removed {} (it held only the leakhound hook)",
+            p.display()
+        )?,
+    }
+    Ok(0)
+}
+
+fn allow(session: &str, path: Option<&Path>, command: Option<&str>) -> Result<u8> {
+    let dir = allows_dir().context("no state directory: set LEAKHOUND_STATE_DIR or HOME")?;
+    let file =
+        hook::SessionAllows::add(&dir, session, path, command).map_err(|e| anyhow::anyhow!(e))?;
+    writeln!(
+        io::stderr(),
+        "leakhound: allowed for session {} (kept in {})",
+        escape(session),
+        file.display()
+    )?;
+    Ok(0)
 }
 
 fn commits(
@@ -157,6 +323,24 @@ fn agents(path: &Path) -> Result<u8> {
     }
     for a in &agents {
         writeln!(out, "{}: {}", a.tool, escape(&a.evidence.join(", ")))?;
+    }
+    // Which agents' hooks run leakhound, in this checkout or for this user.
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    for agent in Agent::all() {
+        let project = install::installed(agent, &top, false);
+        let user = home
+            .as_deref()
+            .is_some_and(|h| install::installed(agent, h, true));
+        let how = match (project, user) {
+            (true, true) => "guarded by leakhound (project and user hooks)".to_string(),
+            (true, false) => format!("guarded by leakhound ({})", agent.settings_file(false)),
+            (false, true) => format!("guarded by leakhound (~/{})", agent.settings_file(true)),
+            (false, false) => format!(
+                "not guarded (`leakhound ai install-hook {}` adds the hook)",
+                agent.name()
+            ),
+        };
+        writeln!(out, "{}: {how}", agent.name())?;
     }
     for p in &checkout.problems {
         writeln!(io::stderr(), "leakhound: {}", escape(p))?;
