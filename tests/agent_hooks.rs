@@ -622,3 +622,141 @@ fn install_refuses_a_settings_file_that_is_not_json() {
         "{ \"theme\": \"dark\", "
     );
 }
+
+/// `ai exposure` on a realistic home directory built in a temp dir: environment, home
+/// credential stores and the project (an ignored `.env` included), most severe first, values
+/// never printed, and `--fail-on` for CI images.
+#[test]
+fn exposure_audit_of_a_home_directory() {
+    let p = Project::new();
+    // The home directory lives outside the project, as it does on a real machine.
+    let home_dir = tempfile::tempdir().expect("tmp");
+    let home = home_dir.path().to_path_buf();
+    let aws_secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzQ9kLm3xTv";
+    for (rel, text) in [
+        (
+            ".aws/credentials",
+            format!("[default]\naws_access_key_id = AKIA2E3TQ7KDWZRVXM5P\naws_secret_access_key = {aws_secret}\n"),
+        ),
+        (".config/gh/hosts.yml", format!("github.com:\n    user: dev\n    oauth_token: {}\n    git_protocol: https\n", github_token(77))),
+        (".netrc", "machine api.example.com login deploy password Vq8zLm2Rx9Kt\n".to_string()),
+        (".docker/config.json", "{\"credsStore\": \"desktop\"}\n".to_string()),
+    ] {
+        let f = home.join(rel);
+        fs::create_dir_all(f.parent().expect("dir")).expect("mkdir");
+        fs::write(f, text).expect("w");
+    }
+    fs::write(p.path().join(".gitignore"), ".env\n").expect("w");
+    std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(p.path())
+        .status()
+        .expect("git");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_leakhound"))
+            .args(["ai", "exposure"])
+            .args(args)
+            .arg(p.path())
+            .env_clear()
+            .env("HOME", &home)
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DEPLOY_TOKEN", github_token(91))
+            .output()
+            .expect("runs")
+    };
+    let o = run(&["--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let v: Value = serde_json::from_slice(&o.stdout).expect("json");
+    let items = v["items"].as_array().expect("items");
+    let places: Vec<(&str, &str)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["place"].as_str().unwrap_or(""),
+                i["location"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    for want in [
+        ("environment", "$DEPLOY_TOKEN"),
+        ("home", "~/.aws/credentials:3"),
+        ("home", "~/.config/gh/hosts.yml:3"),
+        ("home", "~/.netrc:1"),
+        ("project", ".env:1"),
+    ] {
+        assert!(places.contains(&want), "{want:?} missing from {places:?}");
+    }
+    // The Docker config holds a credsStore reference only: nothing reachable there.
+    assert!(
+        !places.iter().any(|(_, l)| l.contains(".docker")),
+        "{places:?}"
+    );
+    // Most severe first.
+    let sev: Vec<&str> = items
+        .iter()
+        .map(|i| i["severity"].as_str().unwrap_or(""))
+        .collect();
+    let rank = |s: &str| {
+        ["low", "medium", "high", "critical"]
+            .iter()
+            .position(|x| *x == s)
+    };
+    assert!(sev.windows(2).all(|w| rank(w[0]) >= rank(w[1])), "{sev:?}");
+    // No value is printed, in either format.
+    let text = run(&[]);
+    for out in [&o.stdout, &text.stdout] {
+        let s = String::from_utf8_lossy(out);
+        for secret in [
+            aws_secret,
+            &p.token[6..],
+            &github_token(77)[6..],
+            &github_token(91)[6..],
+            "Vq8zLm2Rx9Kt",
+        ] {
+            assert!(!s.contains(secret), "a value is printed: {s}");
+        }
+    }
+    assert!(String::from_utf8_lossy(&text.stdout).contains("stopped by: nothing"));
+    // With the hook installed, precise findings are stopped by it.
+    assert!(install(p.path(), &["claude-code"]).status.success());
+    let v: Value = serde_json::from_slice(&run(&["--format", "json"]).stdout).expect("json");
+    let aws = v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["location"] == "~/.aws/credentials:3")
+        .expect("aws");
+    assert!(
+        aws["stopped_by"][0]
+            .as_str()
+            .is_some_and(|s| s.contains("leakhound hook")),
+        "a critical credential is denied by the hook: {aws}"
+    );
+    let env_item = v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["location"] == ".env:1")
+        .expect(".env");
+    assert!(
+        env_item["stopped_by"][0]
+            .as_str()
+            .is_some_and(|s| s.contains("leakhound hook (claude-code)")),
+        "{env_item}"
+    );
+    // --fail-on for CI images.
+    assert_eq!(run(&["--fail-on", "high"]).status.code(), Some(1));
+    let only_project: Value =
+        serde_json::from_slice(&run(&["--no-env", "--no-home", "--format", "json"]).stdout)
+            .expect("json");
+    let worst = only_project["items"][0]["severity"]
+        .as_str()
+        .map(String::from);
+    assert_eq!(worst.as_deref(), Some("high"), "{only_project}");
+    assert_eq!(
+        run(&["--fail-on", "critical", "--no-env", "--no-home"])
+            .status
+            .code(),
+        Some(0)
+    );
+}

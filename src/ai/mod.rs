@@ -5,6 +5,7 @@
 
 pub mod exposure;
 pub mod hook;
+pub mod reach;
 pub mod session;
 pub mod signals;
 

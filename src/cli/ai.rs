@@ -75,6 +75,27 @@ pub(super) enum AiCommand {
         #[arg(long, value_name = "DIR", default_value = ".")]
         path: PathBuf,
     },
+    /// What an agent started here could reach: credentials in the environment, in the home
+    /// directory's credential stores and in the project (ignored files included), most
+    /// severe first, with what would stop an agent reading each. Never prints a value.
+    Exposure {
+        /// The project.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+        /// Exit 1 when something at or above this severity is reachable (for CI images and
+        /// dev containers).
+        #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+        fail_on: Option<leakhound::rules::Severity>,
+        /// Leave the environment out.
+        #[arg(long)]
+        no_env: bool,
+        /// Leave the home directory out.
+        #[arg(long)]
+        no_home: bool,
+    },
     /// Allow a file or a command for one agent session (the hook's deny message gives the
     /// exact command).
     Allow {
@@ -113,6 +134,13 @@ pub(super) fn exec(c: AiCommand) -> Result<u8> {
             path,
             command,
         } => allow(&session, path.as_deref(), command.as_deref()),
+        AiCommand::Exposure {
+            path,
+            format,
+            fail_on,
+            no_env,
+            no_home,
+        } => exposure(&path, format, fail_on, no_env, no_home),
     }
 }
 
@@ -211,6 +239,107 @@ fn install_hook(agent: Agent, user: bool, uninstall: bool, path: &Path) -> Resul
         )?,
     }
     Ok(0)
+}
+
+fn parse_severity(s: &str) -> Result<leakhound::rules::Severity, String> {
+    s.parse()
+}
+
+fn exposure(
+    path: &Path,
+    format: ListFormat,
+    fail_on: Option<leakhound::rules::Severity>,
+    no_env: bool,
+    no_home: bool,
+) -> Result<u8> {
+    if !path.is_dir() {
+        bail!("{}: not a directory", path.display());
+    }
+    let root = repo_top(path).unwrap_or_else(|| path.to_path_buf());
+    let mut loaded = hook::load(&root, Agent::ClaudeCode).map_err(|e| anyhow::anyhow!(e))?;
+    loaded.config.session = None;
+    let env: Vec<(String, String)> = if no_env {
+        Vec::new()
+    } else {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect()
+    };
+    let home = if no_home {
+        None
+    } else {
+        leakhound::ai::reach::home_dir()
+    };
+    let audit = leakhound::ai::reach::audit(
+        &root,
+        home.as_deref(),
+        env,
+        &loaded.detector,
+        &loaded.config,
+    );
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match format {
+        ListFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &audit)?;
+            writeln!(out)?;
+        }
+        ListFormat::Text => {
+            writeln!(
+                out,
+                "What an agent started in {} could reach ({} credential{}):",
+                escape(&audit.root),
+                audit.items.len(),
+                if audit.items.len() == 1 { "" } else { "s" }
+            )?;
+            for i in &audit.items {
+                writeln!(
+                    out,
+                    "\n{:8} {:7} {}  {} [{}]",
+                    i.severity.as_str(),
+                    i.place.as_str(),
+                    escape(&i.location),
+                    escape(&i.what),
+                    i.rule_id
+                )?;
+                writeln!(out, "         can: {}", escape(&i.blast_radius))?;
+                if !i.readable_by.is_empty() {
+                    writeln!(
+                        out,
+                        "         read by the file tools of: {}",
+                        i.readable_by.join(", ")
+                    )?;
+                }
+                let stop = if i.stopped_by.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    i.stopped_by.join("; ")
+                };
+                writeln!(out, "         stopped by: {}", escape(&stop))?;
+            }
+            writeln!(out)?;
+            for g in &audit.agents {
+                let how = match (g.project, g.user) {
+                    (false, false) => "no leakhound hook".to_string(),
+                    (p, u) => format!(
+                        "leakhound hook in {}",
+                        [(p, "the project"), (u, "the user's settings")]
+                            .iter()
+                            .filter(|(on, _)| *on)
+                            .map(|(_, w)| *w)
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    ),
+                };
+                writeln!(out, "{}: {how}", g.agent)?;
+            }
+        }
+    }
+    out.flush()?;
+    for n in &audit.notes {
+        writeln!(io::stderr(), "leakhound: {}", escape(n))?;
+    }
+    let failed = fail_on.is_some_and(|t| audit.items.iter().any(|i| i.severity >= t));
+    Ok(u8::from(failed))
 }
 
 fn allow(session: &str, path: Option<&Path>, command: Option<&str>) -> Result<u8> {

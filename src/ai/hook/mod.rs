@@ -4,10 +4,10 @@
 //! same detector, triage and allowlists as a scan, and the agent's module answers in that
 //! agent's protocol. Decisions name the rule and the place, never the secret.
 //!
-//! What blocks by default: findings of high-precision provider rules and of credential-file
-//! rules. Generic look-alikes (a `password = ...` that may be a placeholder) are a warning to
-//! the agent, so a false positive does not stall its work; `[ai.hook] deny = "all"` makes
-//! them block too.
+//! What blocks by default: findings of high-precision provider rules, of credential-file
+//! rules, and critical findings of any rule. Generic look-alikes (a `password = ...` that may
+//! be a placeholder) are a warning to the agent, so a false positive does not stall its work;
+//! `[ai.hook] deny = "all"` makes them block too.
 
 pub mod claude;
 pub mod commands;
@@ -353,9 +353,11 @@ impl<'a> Guard<'a> {
         }
         for f in &outcome.findings {
             let rule = self.detector.rules().get(&f.rule_id);
-            let precise = rule.is_some_and(|r| {
-                r.spec.path.is_some() || (r.spec.precision == Precision::High && !r.spec.catch_all)
-            });
+            let precise = f.severity == crate::rules::Severity::Critical
+                || rule.is_some_and(|r| {
+                    r.spec.path.is_some()
+                        || (r.spec.precision == Precision::High && !r.spec.catch_all)
+                });
             hits.push(Hit {
                 id: f.rule_id.clone(),
                 what: f.rule_name.clone(),
