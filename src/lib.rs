@@ -33,6 +33,7 @@ pub mod finding;
 pub mod hooks;
 pub mod import;
 pub mod lint;
+pub mod mcp;
 pub mod report;
 pub mod rules;
 pub mod scan;

@@ -6,6 +6,7 @@ mod baseline;
 mod config;
 mod git;
 mod hook;
+mod mcp;
 mod rules;
 mod scan;
 mod scanning;
@@ -62,6 +63,9 @@ enum Command {
     InstallHook(hook::InstallHookArgs),
     /// Write a commented starter leakhound.toml.
     Init(config::InitArgs),
+    /// Serve the Model Context Protocol on stdio: tools to scan text, a file or a folder and
+    /// to check a shell command, for agents to call before they write or run something.
+    Mcp(mcp::McpArgs),
 }
 
 /// Runs the command line; the value is the process exit code.
@@ -76,5 +80,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Hook(a) => hook::exec(a),
         Command::InstallHook(a) => hook::exec_install(a),
         Command::Init(a) => config::exec_init(a),
+        Command::Mcp(a) => mcp::exec(a),
     }
 }
