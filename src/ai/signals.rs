@@ -586,15 +586,9 @@ pub fn parse_table(text: &str, origin: &str) -> Result<SignalTable, SignalError>
     })
 }
 
-/// The trailers of a message, final block only, as git parses them.
+/// The trailers of a message, final block only, as `git log` reads them ([`crate::source::trailers`]).
 pub fn message_trailers(message: &str) -> Vec<(String, String)> {
-    git2::message_trailers_strs(message)
-        .map(|t| {
-            t.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::source::trailers::parse(message)
 }
 
 #[cfg(test)]

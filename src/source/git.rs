@@ -163,18 +163,7 @@ pub fn commit_info(c: &Commit<'_>) -> CommitInfo {
     let author = c.author();
     let committer = c.committer();
     let message = String::from_utf8_lossy(c.message_bytes()).into_owned();
-    let trailers = git2::message_trailers_bytes(message.as_str())
-        .map(|t| {
-            t.iter()
-                .map(|(k, v)| {
-                    (
-                        String::from_utf8_lossy(k).into_owned(),
-                        String::from_utf8_lossy(v).into_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let trailers = super::trailers::parse(&message);
     CommitInfo {
         id: c.id().to_string(),
         author_name: String::from_utf8_lossy(author.name_bytes()).into_owned(),

@@ -2,6 +2,7 @@
 //! yields blobs and their origins and judges nothing.
 
 pub mod git;
+pub mod trailers;
 pub mod worktree;
 
 use std::path::PathBuf;
