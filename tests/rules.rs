@@ -9,7 +9,16 @@ use regex_syntax::hir::{Hir, HirKind};
 
 #[test]
 fn every_builtin_rule_passes_its_examples() {
-    let set = RuleSet::builtin().expect("built-in rules load");
+    let set = RuleSet::builtin_with_examples().expect("built-in rules load");
+    // The examples are loaded (a scan's rule set leaves them out): every rule has both kinds.
+    let examples: usize = (set.rules().iter())
+        .map(|r| r.spec.examples.positive.len() + r.spec.examples.negative.len())
+        .sum();
+    assert!(examples >= 2 * set.len(), "only {examples} examples");
+    // And the scan's rule set is the same rules without them.
+    let lean = RuleSet::builtin().expect("built-in rules load");
+    assert_eq!(lean.len(), set.len());
+    assert!(lean.rules().iter().all(|r| r.spec.examples.is_empty()));
     let problems = lint(&set);
     let listing: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
     assert!(problems.is_empty(), "{}", listing.join("\n"));
@@ -17,13 +26,13 @@ fn every_builtin_rule_passes_its_examples() {
 
 #[test]
 fn there_are_at_least_300_builtin_rules() {
-    let set = RuleSet::builtin().expect("built-in rules load");
+    let set = RuleSet::builtin_with_examples().expect("built-in rules load");
     assert!(set.len() >= 300, "only {} rules", set.len());
 }
 
 #[test]
 fn rule_ids_match_their_file_names() {
-    let set = RuleSet::builtin().expect("built-in rules load");
+    let set = RuleSet::builtin_with_examples().expect("built-in rules load");
     for rule in set.rules() {
         let file = rule
             .origin
@@ -58,7 +67,7 @@ fn without_looks(h: &Hir) -> Hir {
 
 #[test]
 fn prefilter_is_sound_strings_matching_a_rule_contain_its_keyword() {
-    let set = RuleSet::builtin().expect("built-in rules load");
+    let set = RuleSet::builtin_with_examples().expect("built-in rules load");
     let mut runner = TestRunner::new(Config {
         cases: 64,
         ..Config::default()
@@ -116,7 +125,7 @@ fn memoised_detection_equals_fresh_detection() {
     use leakhound::detect::{DetectOptions, Detector, Scratch};
     use std::sync::Arc;
 
-    let set = RuleSet::builtin().expect("built-in rules load");
+    let set = RuleSet::builtin_with_examples().expect("built-in rules load");
     let mut texts: Vec<String> = Vec::new();
     for rule in set.rules() {
         texts.extend(

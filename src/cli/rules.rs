@@ -45,7 +45,7 @@ pub(super) fn exec(c: RulesCommand) -> Result<u8> {
 }
 
 fn load_rules(extra: &[PathBuf]) -> Result<RuleSet> {
-    let mut set = RuleSet::builtin().context("built-in rules are broken")?;
+    let mut set = RuleSet::builtin_with_examples().context("built-in rules are broken")?;
     for path in rule_files(extra)? {
         for rule in RuleSet::load_file(&path)? {
             set.push(rule)?;
@@ -85,7 +85,7 @@ fn list(rules: &RuleSet, format: ListFormat) -> Result<()> {
 fn check(paths: &[PathBuf]) -> Result<u8> {
     let mut set = RuleSet::default();
     if paths.is_empty() {
-        set = RuleSet::builtin()?;
+        set = RuleSet::builtin_with_examples()?;
     } else {
         for path in rule_files(paths)? {
             for rule in RuleSet::parse_file(&path)? {

@@ -149,7 +149,22 @@ impl Rule {
         Rule::build(spec, origin, false)
     }
 
+    /// A built-in rule loaded without its examples (scans never read them; the tests and
+    /// `rules check` load them with [`RuleSet::builtin_with_examples`] and check them).
+    fn embedded(spec: RuleSpec, origin: &str) -> Result<Rule, RuleError> {
+        Rule::build_with(spec, origin, true, false)
+    }
+
     fn build(spec: RuleSpec, origin: &str, strict: bool) -> Result<Rule, RuleError> {
+        Rule::build_with(spec, origin, strict, strict)
+    }
+
+    fn build_with(
+        spec: RuleSpec,
+        origin: &str,
+        strict: bool,
+        need_examples: bool,
+    ) -> Result<Rule, RuleError> {
         let invalid = |message: String| RuleError::Invalid {
             origin: origin.to_string(),
             id: spec.id.clone(),
@@ -176,7 +191,8 @@ impl Rule {
                 "keyword {k:?} must be lowercase (unless keywords_exact) and at least {shortest} bytes long"
             )));
         }
-        if strict && (spec.examples.positive.is_empty() || spec.examples.negative.is_empty()) {
+        if need_examples && (spec.examples.positive.is_empty() || spec.examples.negative.is_empty())
+        {
             return Err(invalid(
                 "examples.positive and examples.negative must each hold at least one example"
                     .into(),
@@ -364,11 +380,44 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// The rules embedded in the binary.
+    /// The rules embedded in the binary, without their examples (what scans need).
     pub fn builtin() -> Result<RuleSet, RuleError> {
+        RuleSet::load_builtin(false)
+    }
+
+    /// The rules embedded in the binary with their examples (`rules check`, `rules list`,
+    /// the tests), each checked to have them.
+    pub fn builtin_with_examples() -> Result<RuleSet, RuleError> {
+        RuleSet::load_builtin(true)
+    }
+
+    fn load_builtin(examples: bool) -> Result<RuleSet, RuleError> {
         let mut set = RuleSet::default();
-        for (name, json) in builtin::FILES {
-            for rule in parse_rules(json, &format!("builtin:{name}"), Format::Json)? {
+        for (name, json, examples_json) in builtin::FILES {
+            let origin = format!("builtin:{name}");
+            let parse_err = |message: String| RuleError::Parse {
+                path: PathBuf::from(&origin),
+                message,
+            };
+            let file: schema::RuleFile =
+                serde_json::from_str(json).map_err(|e| parse_err(e.to_string()))?;
+            let mut extra: Vec<schema::Examples> = if examples {
+                serde_json::from_str::<Vec<Option<schema::Examples>>>(examples_json)
+                    .map_err(|e| parse_err(e.to_string()))?
+                    .into_iter()
+                    .map(Option::unwrap_or_default)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            extra.resize_with(file.rule.len(), Default::default);
+            for (mut spec, ex) in file.rule.into_iter().zip(extra) {
+                let rule = if examples {
+                    spec.examples = ex;
+                    Rule::new(spec, &origin)?
+                } else {
+                    Rule::embedded(spec, &origin)?
+                };
                 set.push(rule)?;
             }
         }
