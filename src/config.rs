@@ -565,7 +565,7 @@ impl FileConfig {
             if let Some(v) = o.min_entropy {
                 spec.min_entropy = Some(v);
             }
-            let rule = Rule::new(spec, &format!("{} (overridden in {origin})", r.origin))
+            let rule = Rule::embedded(spec, &format!("{} (overridden in {origin})", r.origin))
                 .map_err(|e| err(e.to_string()))?;
             set.replace(rule);
         }

@@ -149,9 +149,11 @@ impl Rule {
         Rule::build(spec, origin, false)
     }
 
-    /// A built-in rule loaded without its examples (scans never read them; the tests and
-    /// `rules check` load them with [`RuleSet::builtin_with_examples`] and check them).
-    fn embedded(spec: RuleSpec, origin: &str) -> Result<Rule, RuleError> {
+    /// A built-in rule, or a config's override of one, without its examples (scans never
+    /// read them; the tests and `rules check` load them with
+    /// [`RuleSet::builtin_with_examples`] and check them). Otherwise as strict as
+    /// [`Rule::new`].
+    pub fn embedded(spec: RuleSpec, origin: &str) -> Result<Rule, RuleError> {
         Rule::build_with(spec, origin, true, false)
     }
 
