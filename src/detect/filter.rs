@@ -311,6 +311,9 @@ pub fn checksum_ok(kind: Checksum, secret: &[u8]) -> bool {
         Checksum::Jwt => jwt_ok(secret),
         Checksum::BasicAuth => basic_auth_ok(secret),
         Checksum::GitlabRoutable => gitlab_routable_ok(secret),
+        // A body that does not parse is reported as a plain key: never dropped for it.
+        Checksum::OpensshUnencrypted => openssh_cipher(secret).is_none_or(|c| c == b"none"),
+        Checksum::OpensshEncrypted => openssh_cipher(secret).is_some_and(|c| c != b"none"),
     }
 }
 
@@ -376,6 +379,29 @@ pub fn base64url_decode(s: &[u8]) -> Option<Vec<u8>> {
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// GitHub and npm tokens: `prefix_` + random part + 6 base62 digits of the CRC32 of the random part.
+/// The cipher name of an OpenSSH private key body (`openssh-key-v1\0`, then a length-prefixed
+/// cipher name), from the first base64 characters of the body (whitespace and escaped
+/// newlines skipped).
+fn openssh_cipher(secret: &[u8]) -> Option<Vec<u8>> {
+    let mut b64 = Vec::with_capacity(96);
+    let mut i = 0;
+    while i < secret.len() && b64.len() < 96 {
+        match secret[i] {
+            b'\\' if matches!(secret.get(i + 1), Some(b'n' | b'r')) => i += 2,
+            c if c.is_ascii_whitespace() => i += 1,
+            c => {
+                b64.push(c);
+                i += 1;
+            }
+        }
+    }
+    b64.truncate(b64.len() / 4 * 4);
+    let raw = base64url_decode(&b64)?;
+    let rest = raw.strip_prefix(b"openssh-key-v1\0")?;
+    let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    rest.get(4..4 + len).map(<[u8]>::to_vec)
+}
+
 fn gitlab_routable_ok(secret: &[u8]) -> bool {
     if !secret.contains(&b'.') {
         return true;

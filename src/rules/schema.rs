@@ -301,4 +301,9 @@ pub enum Checksum {
     /// routable-token design document and generator). A token without the `.` suffix (the
     /// legacy fixed-length form) has no checksum to check.
     GitlabRoutable,
+    /// An OpenSSH private key (`openssh-key-v1`) stored without a passphrase: its cipher is
+    /// `none` (the key format in OpenSSH's PROTOCOL.key), or its body does not parse.
+    OpensshUnencrypted,
+    /// An OpenSSH private key encrypted with a passphrase (any cipher but `none`).
+    OpensshEncrypted,
 }
