@@ -6,7 +6,7 @@
 
 Exits non-zero on any mismatch. Synthetic token only.
 """
-import asyncio, json, os, random, string, sys, tempfile, zlib
+import asyncio, json, os, subprocess, sys, tempfile
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -15,13 +15,10 @@ binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/release/l
 
 
 def token():
-    random.seed(11)
-    b62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-    body = "".join(random.choice(string.ascii_letters + string.digits) for _ in range(30))
-    n = zlib.crc32(body.encode()); crc = ""
-    for _ in range(6):
-        crc = b62[n % 62] + crc; n //= 62
-    return "ghp_" + body + crc
+    """A synthetic GitHub token with a valid checksum (scripts/lib/synthetic-token.py)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = subprocess.run([sys.executable, os.path.join(here, "lib", "synthetic-token.py"), "11"], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
 
 
 def field(obj, snake, camel):

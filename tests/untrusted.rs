@@ -100,11 +100,20 @@ fn render_all(text: &str, keep_dropped: bool) -> (leakhound::scan::ScanOutcome, 
     };
     config.thresholds.min_precision = Precision::Low;
     let outcome = scan_bytes(text.as_bytes(), "app/.env", detector(), &config);
+    let shown = rendered(&outcome)
+        .into_iter()
+        .map(|b| String::from_utf8(b).expect("utf-8"))
+        .collect();
+    (outcome, shown)
+}
+
+/// The report and the status line of every format, as bytes.
+fn rendered(outcome: &leakhound::scan::ScanOutcome) -> Vec<Vec<u8>> {
     let mut shown = Vec::new();
     for format in [Format::Text, Format::Json, Format::Jsonl, Format::Sarif] {
         let (mut out, mut status) = (Vec::new(), Vec::new());
         render(
-            &outcome,
+            outcome,
             detector().rules(),
             format,
             RenderOptions { color: false },
@@ -112,10 +121,10 @@ fn render_all(text: &str, keep_dropped: bool) -> (leakhound::scan::ScanOutcome, 
             &mut status,
         )
         .expect("render");
-        shown.push(String::from_utf8(out).expect("utf-8"));
-        shown.push(String::from_utf8(status).expect("utf-8"));
+        shown.push(out);
+        shown.push(status);
     }
-    (outcome, shown)
+    shown
 }
 
 proptest! {
@@ -829,21 +838,7 @@ fn fuzz_regressions_stay_fixed() {
             ..Config::default()
         };
         let outcome = scan_bytes(&data, "fuzz.env", detector(), &config);
-        let mut outputs = Vec::new();
-        for format in [Format::Text, Format::Json, Format::Jsonl, Format::Sarif] {
-            let (mut out, mut status) = (Vec::new(), Vec::new());
-            render(
-                &outcome,
-                detector().rules(),
-                format,
-                RenderOptions { color: false },
-                &mut out,
-                &mut status,
-            )
-            .expect("render");
-            outputs.push(out);
-            outputs.push(status);
-        }
+        let mut outputs = rendered(&outcome);
         let rule_text: String = detector()
             .rules()
             .rules()

@@ -15,7 +15,9 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use super::{json_text, Action, Answer, Decision, Event, Verdict};
+use super::{
+    event_cwd, json_text, read_event, unhandled, Action, Answer, Decision, Event, Verdict,
+};
 
 /// The hook events this module answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,16 +32,11 @@ pub enum Kind {
 
 /// Reads a Claude Code hook event.
 pub fn parse(input: &[u8]) -> Result<(Kind, Event), String> {
-    let v: Value = serde_json::from_slice(input)
-        .map_err(|e| format!("the hook event is not valid JSON ({e})"))?;
+    let v = read_event(input)?;
     let name = v["hook_event_name"]
         .as_str()
         .ok_or("the hook event has no hook_event_name")?;
-    let cwd = v["cwd"]
-        .as_str()
-        .map(PathBuf::from)
-        .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_default();
+    let cwd = event_cwd(&v, &["/cwd"]);
     let session = v["session_id"].as_str().map(String::from);
     let tool = v["tool_name"].as_str().unwrap_or_default();
     let input = &v["tool_input"];
@@ -64,9 +61,10 @@ pub fn parse(input: &[u8]) -> Result<(Kind, Event), String> {
             )
         }
         other => {
-            return Err(format!(
-                "leakhound does not handle the {:?} event; hook it to PreToolUse, UserPromptSubmit or PostToolUse",
-                crate::report::escape(other)
+            return Err(unhandled(
+                "Claude Code",
+                other,
+                "PreToolUse, UserPromptSubmit or PostToolUse",
             ))
         }
     };

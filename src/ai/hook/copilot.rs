@@ -11,7 +11,9 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use super::{json_text, Action, Answer, Decision, Event, Verdict};
+use super::{
+    event_cwd, json_text, read_event, unhandled, Action, Answer, Decision, Event, Verdict,
+};
 
 /// The Copilot events this module answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,18 +29,13 @@ pub enum Kind {
 /// Reads a Copilot hook event. The event name comes from the payload when it carries one
 /// (`hook_event_name`/`hookEventName`), else from `--event`, which the installed hook passes.
 pub fn parse(input: &[u8], event: Option<&str>) -> Result<(Kind, Event), String> {
-    let v: Value = serde_json::from_slice(input)
-        .map_err(|e| format!("the hook event is not valid JSON ({e})"))?;
+    let v = read_event(input)?;
     let name = v["hook_event_name"]
         .as_str()
         .or(v["hookEventName"].as_str())
         .or(event)
         .ok_or("the hook event names no event: install the hook with `leakhound ai install-hook copilot`, which passes --event")?;
-    let cwd = v["cwd"]
-        .as_str()
-        .map(PathBuf::from)
-        .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_default();
+    let cwd = event_cwd(&v, &["/cwd"]);
     let tool = v["toolName"]
         .as_str()
         .or(v["tool_name"].as_str())
@@ -101,9 +98,10 @@ pub fn parse(input: &[u8], event: Option<&str>) -> Result<(Kind, Event), String>
             },
         ),
         other => {
-            return Err(format!(
-                "leakhound does not handle the Copilot event {:?}; hook it to preToolUse, postToolUse or userPromptSubmitted",
-                crate::report::escape(other)
+            return Err(unhandled(
+                "Copilot",
+                other,
+                "preToolUse, postToolUse or userPromptSubmitted",
             ))
         }
     };

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use super::{json_text, Action, Answer, Decision, Event, Verdict};
+use super::{
+    event_cwd, json_text, read_event, unhandled, Action, Answer, Decision, Event, Verdict,
+};
 
 /// The Cursor events this module answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,18 +31,11 @@ pub enum Kind {
 /// Reads a Cursor hook event (a UTF-8 byte-order mark, which Cursor on Windows may send, is
 /// skipped).
 pub fn parse(input: &[u8]) -> Result<(Kind, Event), String> {
-    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
-    let v: Value = serde_json::from_slice(input)
-        .map_err(|e| format!("the hook event is not valid JSON ({e})"))?;
+    let v = read_event(input)?;
     let name = v["hook_event_name"]
         .as_str()
         .ok_or("the hook event has no hook_event_name")?;
-    let cwd = v["cwd"]
-        .as_str()
-        .or_else(|| v["workspace_roots"][0].as_str())
-        .map(PathBuf::from)
-        .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_default();
+    let cwd = event_cwd(&v, &["/cwd", "/workspace_roots/0"]);
     let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
     let (kind, action) = match name {
         "beforeReadFile" | "beforeTabFileRead" => (
@@ -100,9 +95,10 @@ pub fn parse(input: &[u8]) -> Result<(Kind, Event), String> {
             )
         }
         other => {
-            return Err(format!(
-                "leakhound does not handle the Cursor event {:?}; hook it to beforeReadFile, beforeShellExecution, beforeMCPExecution, beforeSubmitPrompt or afterFileEdit",
-                crate::report::escape(other)
+            return Err(unhandled(
+                "Cursor",
+                other,
+                "beforeReadFile, beforeShellExecution, beforeMCPExecution, beforeSubmitPrompt or afterFileEdit",
             ))
         }
     };

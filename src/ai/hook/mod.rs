@@ -592,6 +592,30 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
+/// Parses a hook event (a UTF-8 byte-order mark, which some agents send on Windows, is
+/// skipped).
+fn read_event(input: &[u8]) -> Result<serde_json::Value, String> {
+    let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    serde_json::from_slice(input).map_err(|e| format!("the hook event is not valid JSON ({e})"))
+}
+
+/// The working directory an event names (the first of `keys` that is a string), else ours.
+fn event_cwd(v: &serde_json::Value, keys: &[&str]) -> PathBuf {
+    keys.iter()
+        .find_map(|k| v.pointer(k).and_then(serde_json::Value::as_str))
+        .map(PathBuf::from)
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default()
+}
+
+/// The error for an event an agent module does not answer.
+fn unhandled(agent: &str, name: &str, handled: &str) -> String {
+    format!(
+        "leakhound does not handle the {agent} event {:?}; hook it to {handled}",
+        crate::report::escape(name)
+    )
+}
+
 /// The text of a JSON value's strings, one per line (a tool's structured output).
 pub fn json_text(v: &serde_json::Value, out: &mut String) {
     match v {
