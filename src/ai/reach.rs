@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::exposure::Checkout;
+use super::hook::blocks_by_default;
 use super::hook::install::{self, Agent};
 use crate::config::Config;
 use crate::detect::Detector;
-use crate::rules::{Precision, Severity};
+use crate::finding::Finding;
+use crate::rules::Severity;
 use crate::scan::{scan_bytes, scan_paths};
 
 /// Where a credential sits.
@@ -56,6 +58,22 @@ pub struct Reachable {
     pub stopped_by: Vec<String>,
     /// Agents whose own file tools would read it (project files, when agents work here).
     pub readable_by: Vec<String>,
+}
+
+impl Reachable {
+    /// A finding at `location` (its value is not kept).
+    fn found(place: Place, location: String, f: Finding, stopped_by: Vec<String>) -> Reachable {
+        Reachable {
+            place,
+            location,
+            rule_id: f.rule_id,
+            what: f.rule_name,
+            severity: f.severity,
+            blast_radius: f.blast_radius,
+            stopped_by,
+            readable_by: Vec::new(),
+        }
+    }
 }
 
 /// Whether each agent has leakhound's hook, in this project or for this user.
@@ -175,8 +193,9 @@ pub fn audit(
         .filter(|g| g.project || g.user)
         .map(|g| g.agent)
         .collect();
-    let hook_stops = |precise: bool| -> Vec<String> {
-        if precise {
+    // A file read the hook would deny (see `hook::blocks_by_default`).
+    let hook_stops = |f: &Finding| -> Vec<String> {
+        if blocks_by_default(detector, f) {
             hooked
                 .iter()
                 .map(|a| format!("leakhound hook ({a})"))
@@ -184,14 +203,6 @@ pub fn audit(
         } else {
             Vec::new()
         }
-    };
-    // What the hook denies by default (see `hook`): precise rules, credential files, and
-    // critical findings.
-    let precise = |rule_id: &str, severity: Severity| {
-        severity == Severity::Critical
-            || detector.rules().get(rule_id).is_some_and(|r| {
-                r.spec.path.is_some() || (r.spec.precision == Precision::High && !r.spec.catch_all)
-            })
     };
     let mut items = Vec::new();
     let mut notes = Vec::new();
@@ -214,16 +225,8 @@ pub fn audit(
                     hooked.join(", ")
                 ));
             }
-            items.push(Reachable {
-                place: Place::Environment,
-                location: format!("${}", crate::report::escape(&name)),
-                rule_id: f.rule_id,
-                what: f.rule_name,
-                severity: f.severity,
-                blast_radius: f.blast_radius,
-                stopped_by: stopped,
-                readable_by: Vec::new(),
-            });
+            let location = format!("${}", crate::report::escape(&name));
+            items.push(Reachable::found(Place::Environment, location, f, stopped));
         }
     }
 
@@ -271,17 +274,9 @@ pub fn audit(
                 continue;
             }
             for f in out.findings {
-                let stopped = hook_stops(precise(&f.rule_id, f.severity));
-                items.push(Reachable {
-                    place: Place::Home,
-                    location: format!("{label}:{}", f.location.line),
-                    rule_id: f.rule_id,
-                    what: f.rule_name,
-                    severity: f.severity,
-                    blast_radius: f.blast_radius,
-                    stopped_by: stopped,
-                    readable_by: Vec::new(),
-                });
+                let location = format!("{label}:{}", f.location.line);
+                let stopped = hook_stops(&f);
+                items.push(Reachable::found(Place::Home, location, f, stopped));
             }
         }
     }
@@ -297,7 +292,7 @@ pub fn audit(
     match scan_paths(&[root.to_path_buf()], detector, &project) {
         Ok(out) => {
             for f in out.findings {
-                let mut stopped = hook_stops(precise(&f.rule_id, f.severity));
+                let mut stopped = hook_stops(&f);
                 let mut readable = Vec::new();
                 if let Some(x) = &f.exposure {
                     stopped.extend(
@@ -310,16 +305,10 @@ pub fn audit(
                 let shown = Path::new(&f.path)
                     .strip_prefix(root)
                     .map_or_else(|_| f.path.clone(), |p| p.display().to_string());
-                items.push(Reachable {
-                    place: Place::Project,
-                    location: format!("{shown}:{}", f.location.line),
-                    rule_id: f.rule_id,
-                    what: f.rule_name,
-                    severity: f.severity,
-                    blast_radius: f.blast_radius,
-                    stopped_by: stopped,
-                    readable_by: readable,
-                });
+                let location = format!("{shown}:{}", f.location.line);
+                let mut item = Reachable::found(Place::Project, location, f, stopped);
+                item.readable_by = readable;
+                items.push(item);
             }
         }
         Err(e) => notes.push(format!("the project was not scanned: {e}")),

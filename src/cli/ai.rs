@@ -87,7 +87,7 @@ pub(super) enum AiCommand {
         format: ListFormat,
         /// Exit 1 when something at or above this severity is reachable (for CI images and
         /// dev containers).
-        #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+        #[arg(long, value_name = "SEVERITY", value_parser = super::scanning::parse_severity)]
         fail_on: Option<leakhound::rules::Severity>,
         /// Leave the environment out.
         #[arg(long)]
@@ -176,7 +176,7 @@ fn hook(agent: Agent, event: Option<&str>) -> Result<u8> {
             &input,
             // Leaked on purpose: the process ends with the answer, and freeing a thousand
             // rules' automata costs 3 ms of every tool call.
-            &|root| hook::load(root, agent).map(|l| &*Box::leak(Box::new(l))),
+            &|root| hook::load(root, Some(agent.name())).map(|l| &*Box::leak(Box::new(l))),
             allows_dir().as_deref(),
         ),
     };
@@ -201,11 +201,7 @@ fn install_hook(agent: Agent, user: bool, uninstall: bool, path: &Path) -> Resul
         let top = repo_top(path).unwrap_or_else(|| path.to_path_buf());
         (top, "leakhound".to_string())
     };
-    let quoted = if exe.contains([' ', '\'', '"']) {
-        format!("'{}'", exe.replace('\'', r"'\''"))
-    } else {
-        exe
-    };
+    let quoted = hook::shell_quote(&exe);
     let change =
         install::install(agent, &base, user, &quoted, uninstall).map_err(|e| anyhow::anyhow!(e))?;
     let mut err = io::stderr().lock();
@@ -241,10 +237,6 @@ fn install_hook(agent: Agent, user: bool, uninstall: bool, path: &Path) -> Resul
     Ok(0)
 }
 
-fn parse_severity(s: &str) -> Result<leakhound::rules::Severity, String> {
-    s.parse()
-}
-
 fn exposure(
     path: &Path,
     format: ListFormat,
@@ -256,8 +248,7 @@ fn exposure(
         bail!("{}: not a directory", path.display());
     }
     let root = repo_top(path).unwrap_or_else(|| path.to_path_buf());
-    let mut loaded = hook::load(&root, Agent::ClaudeCode).map_err(|e| anyhow::anyhow!(e))?;
-    loaded.config.session = None;
+    let loaded = hook::load(&root, None).map_err(|e| anyhow::anyhow!(e))?;
     let env: Vec<(String, String)> = if no_env {
         Vec::new()
     } else {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use leakhound::ai::hook::{self, install::Agent};
+use leakhound::ai::hook;
 use leakhound::mcp::Server;
 
 #[derive(Debug, Args)]
@@ -19,17 +19,8 @@ pub(super) struct McpArgs {
 
 pub(super) fn exec(a: McpArgs) -> Result<u8> {
     let root = std::path::absolute(&a.root)?;
-    let mut loaded = hook::load(&root, Agent::ClaudeCode).map_err(|e| anyhow::anyhow!(e))?;
     // What an agent asks about is agent activity: the AI policy applies, as in the hooks.
-    loaded
-        .config
-        .session
-        .get_or_insert_with(|| leakhound::ai::AiTag {
-            tool: "mcp".into(),
-            signal: "mcp".into(),
-            confidence: leakhound::ai::Confidence::High,
-            evidence: "leakhound mcp".into(),
-        });
+    let loaded = hook::load(&root, Some("mcp")).map_err(|e| anyhow::anyhow!(e))?;
     let server = Server::new(&loaded.detector, &loaded.config, root);
     server.run(io::stdin().lock(), io::stdout().lock())?;
     Ok(0)

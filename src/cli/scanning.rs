@@ -106,7 +106,7 @@ impl From<AiModeArg> for AiMode {
     }
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
+pub(super) fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
 

@@ -410,11 +410,18 @@ fn gitlab_routable_ok(secret: &[u8]) -> bool {
         return false;
     }
     let (body, check) = secret.split_at(secret.len() - 7);
-    let mut n = crc32fast::hash(body);
-    let mut digits = [b'0'; 7];
+    crc_digits_are(body, b"0123456789abcdefghijklmnopqrstuvwxyz", check)
+}
+
+/// Whether `check` is the CRC32 of `payload` written in the base of `alphabet`, zero-padded to
+/// `check`'s length (GitHub and npm: base62 in 6; GitLab routable tokens: base36 in 7).
+fn crc_digits_are(payload: &[u8], alphabet: &[u8], check: &[u8]) -> bool {
+    let base = alphabet.len() as u32;
+    let mut n = crc32fast::hash(payload);
+    let mut digits = vec![alphabet[0]; check.len()];
     for d in digits.iter_mut().rev() {
-        *d = b"0123456789abcdefghijklmnopqrstuvwxyz"[(n % 36) as usize];
-        n /= 36;
+        *d = alphabet[(n % base) as usize];
+        n /= base;
     }
     n == 0 && digits == check
 }
@@ -428,13 +435,7 @@ fn github_crc32_ok(secret: &[u8]) -> bool {
         return false;
     }
     let (payload, check) = body.split_at(body.len() - 6);
-    let mut n = crc32fast::hash(payload);
-    let mut digits = [b'0'; 6];
-    for d in digits.iter_mut().rev() {
-        *d = BASE62[(n % 62) as usize];
-        n /= 62;
-    }
-    n == 0 && digits == check
+    crc_digits_are(payload, BASE62, check)
 }
 
 #[cfg(test)]

@@ -100,13 +100,6 @@ impl Prefilter {
         case.is_none_or(|e| *self.exact[e as usize] == *found)
     }
 
-    /// Waits for the DFA (benchmarks measure the steady state with it).
-    pub fn wait_for_dfa(&self) {
-        while self.dfa.get().is_none() && Arc::strong_count(&self.dfa) > 1 {
-            std::thread::sleep(std::time::Duration::from_micros(200));
-        }
-    }
-
     /// Records, per rule, where its keywords occur in `bytes`. Returns the indices of the
     /// rules with at least one occurrence, in rule order.
     pub fn scan(&self, bytes: &[u8], hits: &mut Hits) -> Vec<usize> {

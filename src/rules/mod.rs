@@ -548,8 +548,6 @@ pub enum Format {
     Toml,
     /// YAML.
     Yaml,
-    /// JSON: the built-in rules, converted from their TOML by `build.rs`.
-    Json,
 }
 
 /// Parses a rule file's text into rules (regexes not compiled yet).
@@ -561,7 +559,6 @@ pub fn parse_rules(text: &str, origin: &str, format: Format) -> Result<Vec<Rule>
     let file: schema::RuleFile = match format {
         Format::Toml => toml::from_str(text).map_err(|e| parse_err(toml_message(&e, text)))?,
         Format::Yaml => serde_yaml_ng::from_str(text).map_err(|e| parse_err(e.to_string()))?,
-        Format::Json => serde_json::from_str(text).map_err(|e| parse_err(e.to_string()))?,
     };
     file.rule
         .into_iter()

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use super::{
     event_cwd, json_text, read_event, unhandled, Action, Answer, Decision, Event, Verdict,
 };
+use super::{event_name, new_strings};
 
 /// The hook events this module answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,9 +34,7 @@ pub enum Kind {
 /// Reads a Claude Code hook event.
 pub fn parse(input: &[u8]) -> Result<(Kind, Event), String> {
     let v = read_event(input)?;
-    let name = v["hook_event_name"]
-        .as_str()
-        .ok_or("the hook event has no hook_event_name")?;
+    let name = event_name(&v)?;
     let cwd = event_cwd(&v, &["/cwd"]);
     let session = v["session_id"].as_str().map(String::from);
     let tool = v["tool_name"].as_str().unwrap_or_default();
@@ -96,15 +95,7 @@ fn tool_action(tool: &str, input: &Value) -> Action {
         },
         "MultiEdit" => Action::Write {
             path: PathBuf::from(s("file_path")),
-            text: input["edits"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|e| e["new_string"].as_str())
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-                .unwrap_or_default(),
+            text: new_strings(&input["edits"]),
         },
         "NotebookEdit" => Action::Write {
             path: PathBuf::from(s("notebook_path")),

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::{
     event_cwd, json_text, read_event, unhandled, Action, Answer, Decision, Event, Verdict,
 };
+use super::{event_name, new_strings};
 
 /// The Cursor events this module answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,9 +33,7 @@ pub enum Kind {
 /// skipped).
 pub fn parse(input: &[u8]) -> Result<(Kind, Event), String> {
     let v = read_event(input)?;
-    let name = v["hook_event_name"]
-        .as_str()
-        .ok_or("the hook event has no hook_event_name")?;
+    let name = event_name(&v)?;
     let cwd = event_cwd(&v, &["/cwd", "/workspace_roots/0"]);
     let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
     let (kind, action) = match name {
@@ -77,15 +76,7 @@ pub fn parse(input: &[u8]) -> Result<(Kind, Event), String> {
             )
         }
         "afterFileEdit" => {
-            let text = v["edits"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|e| e["new_string"].as_str())
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-                .unwrap_or_default();
+            let text = new_strings(&v["edits"]);
             (
                 Kind::AfterEdit,
                 Action::Write {

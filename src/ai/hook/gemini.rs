@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
+use super::event_name;
 use super::{
     event_cwd, json_text, read_event, unhandled, Action, Answer, Decision, Event, Verdict,
 };
@@ -26,9 +27,7 @@ pub enum Kind {
 /// Reads a Gemini CLI hook event.
 pub fn parse(input: &[u8]) -> Result<(Kind, Event), String> {
     let v = read_event(input)?;
-    let name = v["hook_event_name"]
-        .as_str()
-        .ok_or("the hook event has no hook_event_name")?;
+    let name = event_name(&v)?;
     let cwd = event_cwd(&v, &["/cwd"]);
     let tool = v["tool_name"].as_str().unwrap_or_default();
     let input = &v["tool_input"];

@@ -208,8 +208,9 @@ pub struct Guard<'a> {
     detector: &'a Detector,
     config: &'a Config,
     settings: &'a HookSettings,
-    /// Compiled on the first shell command (a read or a prompt never needs them).
-    commands: std::sync::OnceLock<Vec<CommandRule>>,
+    /// Built-in and config patterns; each compiles on first use (a read or a prompt never
+    /// needs them).
+    commands: Vec<CommandRule>,
     baseline: Option<&'a crate::baseline::Baseline>,
     allowed: SessionAllows,
 }
@@ -223,19 +224,22 @@ impl<'a> Guard<'a> {
         settings: &'a HookSettings,
         baseline: Option<&'a crate::baseline::Baseline>,
     ) -> Result<Guard<'a>, String> {
-        // The config's own patterns are checked now: a broken one is the user's to fix.
+        let mut commands = commands::builtin();
+        // The config's own patterns are checked now (which compiles them): a broken one is
+        // the user's to fix.
         for spec in &settings.commands {
             let rule = CommandRule::new(spec.clone());
             let problems = rule.check_examples();
             if !problems.is_empty() {
                 return Err(problems.join("; "));
             }
+            commands.push(rule);
         }
         Ok(Guard {
             detector,
             config,
             settings,
-            commands: std::sync::OnceLock::new(),
+            commands,
             baseline,
             allowed: SessionAllows::default(),
         })
@@ -268,16 +272,14 @@ impl<'a> Guard<'a> {
                 if self.allowed.command(command) {
                     return Verdict::allow();
                 }
-                let rules = self.commands.get_or_init(|| {
-                    let mut all = commands::builtin();
-                    all.extend(self.settings.commands.iter().cloned().map(CommandRule::new));
-                    all
-                });
-                for rule in rules {
+                for rule in &self.commands {
                     if rule.matches(command) {
                         hits.push(Hit {
-                            id: format!("command.{}", rule.spec.id),
-                            what: format!("this command {}", rule.spec.reason),
+                            id: format!("command.{}", crate::report::escape(&rule.spec.id)),
+                            what: format!(
+                                "this command {}",
+                                crate::report::escape(&rule.spec.reason)
+                            ),
                             place: "command".into(),
                             redacted: None,
                             blocks: true,
@@ -352,18 +354,13 @@ impl<'a> Guard<'a> {
             crate::baseline::apply(&mut outcome, b, &crate::baseline::today(), false);
         }
         for f in &outcome.findings {
-            let rule = self.detector.rules().get(&f.rule_id);
-            let precise = f.severity == crate::rules::Severity::Critical
-                || rule.is_some_and(|r| {
-                    r.spec.path.is_some()
-                        || (r.spec.precision == Precision::High && !r.spec.catch_all)
-                });
             hits.push(Hit {
                 id: f.rule_id.clone(),
-                what: f.rule_name.clone(),
+                // A config's rule name is the repository's text: escaped like any report.
+                what: crate::report::escape(&f.rule_name).into_owned(),
                 place: format!("{}:{}", crate::report::escape(label), f.location.line),
                 redacted: Some(redact(f.secret.expose())),
-                blocks: precise || self.settings.deny == DenyLevel::All,
+                blocks: blocks_by_default(self.detector, f) || self.settings.deny == DenyLevel::All,
             });
         }
     }
@@ -461,6 +458,15 @@ impl<'a> Guard<'a> {
             hits,
         }
     }
+}
+
+/// Whether the hook denies this finding with `[ai.hook] deny = "precise"` (the default):
+/// a high-precision provider rule, a credential-file rule, or a critical finding of any rule.
+pub fn blocks_by_default(detector: &Detector, f: &crate::finding::Finding) -> bool {
+    f.severity == crate::rules::Severity::Critical
+        || detector.rules().get(&f.rule_id).is_some_and(|r| {
+            r.spec.path.is_some() || (r.spec.precision == Precision::High && !r.spec.catch_all)
+        })
 }
 
 /// Paths and commands a person allowed for one agent session (`leakhound ai allow`), kept
@@ -581,7 +587,8 @@ fn display(cwd: &Path, path: &Path) -> String {
         .into_owned()
 }
 
-fn shell_quote(s: &str) -> String {
+/// `s` as one shell word: as it is when it is plain, else in single quotes.
+pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./~".contains(c))
@@ -597,6 +604,26 @@ fn shell_quote(s: &str) -> String {
 fn read_event(input: &[u8]) -> Result<serde_json::Value, String> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     serde_json::from_slice(input).map_err(|e| format!("the hook event is not valid JSON ({e})"))
+}
+
+/// The event's `hook_event_name`.
+fn event_name(v: &serde_json::Value) -> Result<&str, String> {
+    v["hook_event_name"]
+        .as_str()
+        .ok_or_else(|| "the hook event has no hook_event_name".to_string())
+}
+
+/// The new text of a list of edits (`[{old_string, new_string}]`), one per line.
+fn new_strings(edits: &serde_json::Value) -> String {
+    edits
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["new_string"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
 }
 
 /// The working directory an event names (the first of `keys` that is a string), else ours.
@@ -646,8 +673,9 @@ pub struct Loaded {
 }
 
 /// Loads the settings of the project at `root` as a scan of it would (its `leakhound.toml`,
-/// allowlists and baseline), with the AI policy applied for `agent`.
-pub fn load(root: &Path, agent: install::Agent) -> Result<Loaded, String> {
+/// allowlists and baseline). With `agent` (`claude-code`, `mcp` ...), what is scanned is that
+/// agent's activity and the AI policy applies; without, the policy is as in a scan.
+pub fn load(root: &Path, agent: Option<&str>) -> Result<Loaded, String> {
     let found = crate::discover::settings(
         root,
         crate::discover::Lookup {
@@ -662,11 +690,11 @@ pub fn load(root: &Path, agent: install::Agent) -> Result<Loaded, String> {
         .file
         .apply(&mut config, &found.origin)
         .map_err(|e| e.to_string())?;
-    config.session = Some(crate::ai::AiTag {
-        tool: agent.name().to_string(),
+    config.session = agent.map(|a| crate::ai::AiTag {
+        tool: a.to_string(),
         signal: "hook".into(),
         confidence: crate::ai::Confidence::High,
-        evidence: format!("leakhound ai hook {}", agent.name()),
+        evidence: format!("leakhound runs as {a}'s hook or tool"),
     });
     let rules = found
         .file
