@@ -79,6 +79,26 @@ fn detect(bencher: divan::Bencher, size: usize) {
         });
 }
 
+/// Hostile shapes for the decoding pass: one long line of `%41`-style escapes with no
+/// whitespace, and one of many short base64 runs. Both must scan at the speed of ordinary
+/// text (they were quadratic until the gitleaks repository's history took 111 s).
+#[divan::bench(args = ["escapes", "runs"])]
+fn detect_adversarial(bencher: divan::Bencher, shape: &str) {
+    let detector = Detector::new(RuleSet::builtin().expect("built-in rules"));
+    let unit: &[u8] = match shape {
+        "escapes" => b"a%41b\\x41&amp;",
+        _ => b"QUJDREVGR0hJSktM,",
+    };
+    let text: Vec<u8> = unit.iter().copied().cycle().take(1 << 20).collect();
+    let mut scratch = Scratch::default();
+    detector.detect(&text, DetectOptions::default(), &mut scratch);
+    bencher
+        .counter(BytesCount::new(text.len()))
+        .bench_local(|| {
+            black_box(detector.detect(black_box(&text), DetectOptions::default(), &mut scratch))
+        });
+}
+
 #[divan::bench(sample_count = 10)]
 fn scan_tree(bencher: divan::Bencher) {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -71,11 +71,17 @@ git reset -q settings.env && rm settings.env
 echo "OLD_TOKEN=$(token 12)" >legacy.env && git add legacy.env && git commit -qm "legacy (bypassing hooks)" --no-verify
 echo "# comment" >>legacy.env && git add legacy.env
 check "an untouched old secret does not block a later commit to its file" git commit -qm "touch legacy"
+check "...and the commit shows it (verbose hook output, no flag needed)" grep -q "already committed in this file before" "$tmp/last.log"
+check "...once: the hook runs as one process (require_serial), one report" \
+  test "$(grep -c "already committed in this file before" "$tmp/last.log")" -eq 1
+echo "# another" >>README.md && git add README.md
+check "a clean commit prints no leakhound summary" git commit -qm "clean again"
+check "...(nothing from the hook)" bash -c '! grep -q "leakhound:" "$1"' _ "$tmp/last.log"
 refuse "pre-commit run --all-files catches the old secret" "$pc" run --all-files
 refuse "pre-push blocks the leaked commits" git push -q origin main
 refuse "...and the remote did not get them" git --git-dir "$tmp/remote.git" cat-file -e "$(git rev-parse HEAD)"
 
-git reset -q --hard HEAD~2
+git reset -q --hard HEAD~3
 printf 'const tiles = ["%s"];\n' "$(python3 -c 'print("AI"+"zaSy"+"".join("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789_-"[(i*7+3)%61] for i in range(33)))')" >maps.js
 git add maps.js
 check "a bare Google key passes a person's commit" git commit -qm "maps" 

@@ -226,6 +226,25 @@ impl Allowlist {
         })
     }
 
+    /// The shipped entries (unless `with_defaults` is false), then the user's: errors number
+    /// the user's entries from 1, in the order the config file gives them.
+    pub fn with_user(user: &[AllowSpec], with_defaults: bool) -> Result<Allowlist, String> {
+        let mut entries = if with_defaults {
+            Allowlist::compile(&defaults(), "builtin")?.into_entries()
+        } else {
+            Vec::new()
+        };
+        entries.extend(Allowlist::compile(user, "")?.into_entries());
+        Ok(Allowlist {
+            entries: entries.into(),
+            deferred: Vec::new(),
+        })
+    }
+
+    fn into_entries(self) -> Vec<Compiled> {
+        self.entries.into_inner().unwrap_or_default()
+    }
+
     /// Entries known to compile (the shipped defaults, which a test compiles), each compiled
     /// when a finding first reaches it: a scan that finds nothing, or finds only what the
     /// entry does not apply to (a precise token, for a generic-only entry), never pays.

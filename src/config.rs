@@ -184,6 +184,10 @@ pub struct FileConfig {
     /// may add agent-session variables.
     #[serde(skip)]
     pub trusted: bool,
+    /// Translated from a gitleaks config: its allowlists may name gitleaks rules that did not
+    /// translate, which is a note of the import, not an error.
+    #[serde(skip)]
+    pub imported: bool,
 }
 
 /// `[scan]` of the config file.
@@ -305,6 +309,9 @@ impl FileConfig {
     /// Parses and checks config text read from `origin` (untrusted until the caller says).
     pub fn parse(text: String, origin: &str) -> Result<FileConfig, ConfigError> {
         let mut cfg: FileConfig = toml::from_str(&text).map_err(|e| {
+            if let Some(hint) = gitleaks_shape(&text, origin) {
+                return hint;
+            }
             let at = crate::rules::toml_position(&e, &text).map_or_else(
                 || origin.to_string(),
                 |(line, col)| format!("{origin}:{line}:{col}"),
@@ -428,13 +435,15 @@ impl FileConfig {
         }
         // Without entries of its own the file keeps the shared, already compiled defaults.
         if !self.allowlist.is_empty() || self.default_allowlist == Some(false) {
-            let specs = self.allowlist_specs();
-            config.allow = Arc::new(crate::allow::Allowlist::compile(&specs, "").map_err(
-                |message| ConfigError {
-                    at: self.locate(origin, &message),
-                    message: format!("{message} (fix the pattern or remove the entry)"),
-                },
-            )?);
+            let defaults = self.default_allowlist != Some(false);
+            config.allow = Arc::new(
+                crate::allow::Allowlist::with_user(&self.allowlist, defaults).map_err(
+                    |message| ConfigError {
+                        at: self.locate(origin, &message),
+                        message: format!("{message} (fix the pattern or remove the entry)"),
+                    },
+                )?,
+            );
         }
         if let Some(v) = self.ai.hook.deny {
             config.hook.deny = v;
@@ -505,6 +514,56 @@ impl FileConfig {
         specs
     }
 
+    /// `[rules] disable` and `[[allowlist]] rules` name rules that exist: a typo would
+    /// otherwise switch nothing off, or allow nothing, in silence. `set` is the built-in set;
+    /// the file's own `[[rule]]` ids count too.
+    fn check_rule_patterns(
+        &self,
+        origin: &str,
+        set: &crate::rules::RuleSet,
+    ) -> Result<(), ConfigError> {
+        if self.imported {
+            return Ok(());
+        }
+        let ids: Vec<&str> = set
+            .rules()
+            .iter()
+            .map(|r| r.id())
+            .chain(self.rule.iter().map(|r| r.id.as_str()))
+            .collect();
+        let wanted = self
+            .rules
+            .disable
+            .iter()
+            .map(|p| ("[rules] disable", p))
+            .chain(
+                self.allowlist
+                    .iter()
+                    .flat_map(|a| a.rules.iter().map(|p| ("[[allowlist]] rules", p))),
+            );
+        for (key, pattern) in wanted {
+            let at = self.locate(origin, &format!("\"{pattern}\""));
+            if let Err(why) = check_id_pattern(pattern) {
+                return Err(ConfigError {
+                    at,
+                    message: format!("{key}: {pattern:?} {why}"),
+                });
+            }
+            if !ids.iter().any(|id| crate::allow::glob_id(pattern, id)) {
+                let hint = nearest_id(pattern, &ids)
+                    .map(|n| format!("did you mean {n:?}? "))
+                    .unwrap_or_default();
+                return Err(ConfigError {
+                    at,
+                    message: format!(
+                        "{key}: no rule matches {pattern:?}: {hint}(`leakhound rules list` shows the ids; `github.*` matches a provider's rules)"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// `origin:line` of the first line of the file that holds a quoted piece of `message`
     /// (the offending pattern), else `origin`.
     fn locate(&self, origin: &str, message: &str) -> String {
@@ -542,6 +601,7 @@ impl FileConfig {
                 });
             }
         }
+        self.check_rule_patterns(origin, &set)?;
         if self.builtin_rules == Some(false) {
             set = RuleSet::default();
         }
@@ -584,6 +644,90 @@ impl FileConfig {
         }
         Ok(set)
     }
+}
+
+/// A rule id, or an id with one `*` (`github.*`, `*.password`).
+fn check_id_pattern(p: &str) -> Result<(), &'static str> {
+    if p.is_empty()
+        || !p
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-*".contains(&b))
+    {
+        return Err("is not a rule id: ids are lower-case letters, digits, `.`, `_` and `-`");
+    }
+    if p.matches('*').count() > 1 {
+        return Err("has more than one `*`: use one (`github.*`), or list the ids");
+    }
+    Ok(())
+}
+
+/// The id closest to a mistyped one (edit distance at most a third of its length).
+fn nearest_id<'a>(wanted: &str, ids: &[&'a str]) -> Option<&'a str> {
+    let plain = wanted.replace('*', "");
+    ids.iter()
+        .map(|id| (edit_distance(&plain, id), *id))
+        .filter(|(d, _)| *d <= plain.len().max(3) / 3)
+        .min()
+        .map(|(_, id)| id)
+}
+
+/// Levenshtein distance over bytes.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(x != y)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// When a config that does not parse is a gitleaks config (its `[allowlist]` table,
+/// `[extend]`, `[[rules]]`, `title`), the error says so and how to translate it, at the line
+/// that gives it away.
+fn gitleaks_shape(text: &str, origin: &str) -> Option<ConfigError> {
+    let table: toml::Table = toml::from_str(text).ok()?;
+    let line_of = |header: &str| {
+        text.lines()
+            .position(|l| l.trim_start().starts_with(header))
+            .map_or_else(|| origin.to_string(), |i| format!("{origin}:{}", i + 1))
+    };
+    let import = format!(
+        "translate the whole file with `leakhound config import {origin}` (gitleaks configs named .gitleaks.toml are read and translated as they are)"
+    );
+    if table.get("allowlist").is_some_and(toml::Value::is_table) {
+        return Some(ConfigError {
+            at: line_of("[allowlist]"),
+            message: format!(
+                "`[allowlist]` is gitleaks' syntax. leakhound's entries are `[[allowlist]]` (one table per entry) with `paths` (gitignore globs), `path_regexes`, `secrets`, `stopwords`, `commits` and `rules`; or {import}"
+            ),
+        });
+    }
+    for (key, header) in [
+        ("extend", "[extend]"),
+        ("rules", "[[rules]]"),
+        ("allowlists", "[[allowlists]]"),
+    ] {
+        let gitleaks = match table.get(key) {
+            Some(toml::Value::Array(_)) => true,
+            Some(toml::Value::Table(_)) => key == "extend",
+            _ => false,
+        };
+        if gitleaks {
+            return Some(ConfigError {
+                at: line_of(header),
+                message: format!(
+                    "`{header}` is gitleaks' syntax, not leakhound's (rules are `[[rule]]`, allowlists `[[allowlist]]`): {import}"
+                ),
+            });
+        }
+    }
+    None
 }
 
 /// The top level of the git work tree (or bare repository) holding `start`, if any.

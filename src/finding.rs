@@ -60,6 +60,9 @@ pub struct Finding {
     pub entropy: f64,
     /// What an attacker can do with it.
     pub blast_radius: String,
+    /// Where the owner revokes or rotates this credential (the rule's `revoke`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke: Option<String>,
     /// Line text before the secret (same line).
     #[serde(skip)]
     pub before: String,

@@ -161,6 +161,7 @@ pub fn gitleaks(text: &str, origin: &str) -> Result<Import, ConfigError> {
         ),
     })?;
     let mut out = Import::default();
+    out.config.imported = true;
     let _ = (&gl.title, &gl.min_version);
     for key in gl.other.keys() {
         out.notes.push(format!(

@@ -244,9 +244,9 @@ impl ScanOutcome {
 /// A `--max-file-size` value ten times `limit`, for the hint on skipped files.
 fn size_flag(limit: u64) -> String {
     let n = limit.saturating_mul(10);
-    if n >= 1 << 30 && n % (1 << 30) == 0 {
+    if n >= 1 << 30 && n.is_multiple_of(1 << 30) {
         format!("{}G", n >> 30)
-    } else if n >= 1 << 20 && n % (1 << 20) == 0 {
+    } else if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
         format!("{}M", n >> 20)
     } else {
         n.to_string()
@@ -546,12 +546,13 @@ pub fn scan_history(
         .filter(|(_, b)| history.head_blobs.contains(&b.id))
         .map(|(i, _)| i)
         .collect();
+    drop_ignored_blobs(&mut found_all, &history.blobs, repo, &mut out, config);
     out.findings = group_history(found_all, &in_head);
     if matches!(selection, Selection::Range { .. } | Selection::Push(_)) {
         mark_inherited(&mut out.findings, repo, detector, config);
     }
-    out.stats.ai = Some(AiSummary::new(history.commits, ai_commits, &out.findings));
     finish(&mut out, detector, config);
+    out.stats.ai = Some(AiSummary::new(history.commits, ai_commits, &out.findings));
     out.stats.elapsed = started.elapsed();
     Ok(out)
 }
@@ -834,6 +835,7 @@ fn detect_blob(
 }
 
 fn finish(out: &mut ScanOutcome, detector: &Detector, config: &Config) {
+    drop_ignored_locations(out, config);
     if !config.show_secrets {
         redact_paths(out, detector, config);
     }
@@ -848,6 +850,107 @@ fn finish(out: &mut ScanOutcome, detector: &Detector, config: &Config) {
     out.suppressed.sort();
     out.diagnostics.sort();
     out.diagnostics.dedup();
+}
+
+/// `.gitleaksignore` entries (`commit:path:rule:line`, or `path:rule:line`): a finding is
+/// dropped when the entry names one of its places (in history, the commit that added it or
+/// any later one listed in `also_in`), whatever the rule, since gitleaks' rule ids are not
+/// ours. gitleaks reports a secret where a commit's diff adds its line; leakhound reports it
+/// once per path with every blob that holds it, so an entry for any of them accepts the secret
+/// at that path, as it does in gitleaks.
+fn drop_ignored_locations(out: &mut ScanOutcome, config: &Config) {
+    if config.ignored_locations.is_empty() {
+        return;
+    }
+    let mut by_place: HashMap<(&str, usize), Vec<Option<&str>>> = HashMap::new();
+    for (commit, path, line) in config.ignored_locations.iter() {
+        by_place
+            .entry((path.as_str(), *line))
+            .or_default()
+            .push(commit.as_deref());
+    }
+    let ignored = |commit: Option<&str>, path: &str, line: usize| {
+        by_place.get(&(path, line)).is_some_and(|commits| {
+            commits.iter().any(|c| match (c, commit) {
+                (None, _) => true,
+                (Some(prefix), Some(id)) => id.starts_with(prefix),
+                (Some(_), None) => false,
+            })
+        })
+    };
+    let mut kept = Vec::with_capacity(out.findings.len());
+    for f in std::mem::take(&mut out.findings) {
+        let commit = f.commit.as_ref().map(|c| c.id.as_str());
+        let hit = ignored(commit, &f.path, f.location.line)
+            || f.also_in
+                .iter()
+                .any(|o| ignored(Some(o.commit.as_str()), &o.path, o.line));
+        if !hit {
+            kept.push(f);
+        } else if config.keep_dropped {
+            out.suppressed.push(Suppressed {
+                path: f.path.clone(),
+                line: f.location.line,
+                rule_id: f.rule_id.clone(),
+                reason: ".gitleaksignore entry for this secret at this path".into(),
+            });
+        }
+    }
+    out.findings = kept;
+}
+
+/// History: a `.gitleaksignore` entry names a commit and a path, which is a blob. leakhound
+/// reads each blob once, at the first commit and path it appeared under, so the entry's own
+/// place may not be among a finding's; the blob and line are. A finding on an ignored line of
+/// that blob is dropped with every other place of the same secret at its path.
+fn drop_ignored_blobs(
+    found: &mut Vec<(usize, Finding)>,
+    blobs: &[git::HistoryBlob],
+    repo: &Path,
+    out: &mut ScanOutcome,
+    config: &Config,
+) {
+    if !config.ignored_locations.iter().any(|(c, _, _)| c.is_some()) {
+        return;
+    }
+    let Ok(r) = git::open(repo) else { return };
+    // (blob, line) -> the paths the entries name for it.
+    let mut lines: HashMap<(crate::source::BlobId, usize), Vec<&str>> = HashMap::new();
+    for (c, p, l) in config.ignored_locations.iter() {
+        if let Some(blob) = c.as_deref().and_then(|c| git::blob_at(&r, c, p)) {
+            lines.entry((blob, *l)).or_default().push(p);
+        }
+    }
+    // The secret is accepted at the entry's path and at the path the blob was read under.
+    let mut keys: HashSet<(String, String)> = HashSet::new();
+    for (i, f) in found.iter() {
+        let Some(paths) = blobs
+            .get(*i)
+            .and_then(|b| lines.get(&(b.id, f.location.line)))
+        else {
+            continue;
+        };
+        keys.insert((f.fingerprint.0.clone(), f.path.clone()));
+        for p in paths {
+            keys.insert((f.fingerprint.0.clone(), (*p).to_string()));
+        }
+    }
+    if keys.is_empty() {
+        return;
+    }
+    found.retain(|(_, f)| {
+        let keep = !keys.contains(&(f.fingerprint.0.clone(), f.path.clone()));
+        if !keep && config.keep_dropped {
+            out.suppressed.push(Suppressed {
+                path: f.path.clone(),
+                line: f.location.line,
+                rule_id: f.rule_id.clone(),
+                reason: ".gitleaksignore entry for the same content at another commit or path"
+                    .into(),
+            });
+        }
+        keep
+    });
 }
 
 /// Redacts what the detector finds in short printed text (paths, commit subjects), with a

@@ -15,6 +15,12 @@ const CHAR_LITERAL_LANGS: &[&str] = &[
     "scala",
 ];
 
+/// `.gitleaksignore`: its lines name findings by path and rule, which generic rules would
+/// otherwise read as `path:password-rule` assignments.
+fn is_fingerprint_list(path: &str) -> bool {
+    path.rsplit('/').next() == Some(".gitleaksignore")
+}
+
 /// Decides whether a candidate becomes a finding, and how severe it is.
 pub fn triage(
     candidate: &Candidate,
@@ -22,6 +28,11 @@ pub fn triage(
     origin: &Origin,
     config: &Config,
 ) -> Result<Finding, String> {
+    if is_fingerprint_list(origin.path()) {
+        return Err(
+            "a .gitleaksignore lists fingerprints (commit:path:rule:line), not secrets".into(),
+        );
+    }
     match rule.applies_to(origin.path()) {
         Ok(true) => {}
         Ok(false) => return Err("the path does not match the rule's `path` pattern".into()),
@@ -71,14 +82,6 @@ pub fn triage(
         }
     }
     let commit_id = origin.commit().map(|c| c.id.as_str());
-    if config.ignored_locations.iter().any(|(c, p, l)| {
-        *l == candidate.location.line
-            && p == origin.path()
-            && c.as_ref()
-                .is_none_or(|c| commit_id.is_some_and(|id| id.starts_with(c.as_str())))
-    }) {
-        return Err(".gitleaksignore entry for this path and line".into());
-    }
     if let Some(why) = config.allow.allows(crate::allow::Subject {
         rule,
         candidate,
@@ -131,6 +134,7 @@ pub fn triage(
         secret: Secret::new(secret, config.show_secrets),
         entropy: (candidate.entropy * 100.0).round() / 100.0,
         blast_radius: rule.spec.blast_radius.clone(),
+        revoke: rule.spec.revoke.clone(),
         before: candidate.before.clone(),
         after: candidate.after.clone(),
         commit: origin.commit().cloned(),

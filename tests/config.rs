@@ -365,6 +365,71 @@ fn config_marker_and_baseline_errors_give_file_line_and_a_fix() {
         "{e}"
     );
 
+    // A typo in `disable` would switch nothing off in silence.
+    write(
+        root,
+        "leakhound.toml",
+        "[rules]\ndisable = [\n  \"github.*\",\n  \"github.pat_clasic\",\n]\n",
+    );
+    let out = leakhound(root, &["scan", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(
+        e.contains("leakhound.toml:4")
+            && e.contains("no rule matches")
+            && e.contains("did you mean \"github.pat_classic\""),
+        "{e}"
+    );
+    write(
+        root,
+        "leakhound.toml",
+        "[rules]\ndisable = [\"github.**\"]\n",
+    );
+    let e = stderr(&leakhound(root, &["scan", "."]));
+    assert!(
+        e.contains("leakhound.toml:2") && e.contains("more than one `*`"),
+        "{e}"
+    );
+    write(
+        root,
+        "leakhound.toml",
+        "[[allowlist]]\ndescription = \"docs\"\nrules = [\"nosuch.rule\"]\n",
+    );
+    let e = stderr(&leakhound(root, &["scan", "."]));
+    assert!(
+        e.contains("[[allowlist]] rules") && e.contains("no rule matches"),
+        "{e}"
+    );
+
+    // gitleaks' `[allowlist]` table in a leakhound config: said so, with the fix.
+    write(
+        root,
+        "leakhound.toml",
+        "[scan]\nfail_on = \"low\"\n\n[allowlist]\npaths = ['^docs/']\n",
+    );
+    let out = leakhound(root, &["scan", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    let e = stderr(&out);
+    assert!(
+        e.contains("leakhound.toml:4")
+            && e.contains("gitleaks' syntax")
+            && e.contains("[[allowlist]]")
+            && e.contains("leakhound config import"),
+        "{e}"
+    );
+
+    // Entries are numbered as the user wrote them, from 1 (the shipped ones do not count).
+    write(
+        root,
+        "leakhound.toml",
+        "[[allowlist]]\ndescription = \"fine\"\nsecrets = ['^x$']\n\n[[allowlist]]\ndescription = \"broken\"\nlines = ['(']\n",
+    );
+    let e = stderr(&leakhound(root, &["scan", "."]));
+    assert!(
+        e.contains("allowlist entry 2 (\"broken\")") && e.contains("leakhound.toml:6"),
+        "{e}"
+    );
+
     std::fs::remove_file(root.join("leakhound.toml")).expect("rm");
     write(
         root,
@@ -447,6 +512,46 @@ fn gitleaks_configs_and_ignore_files_are_honoured() {
         Some(0),
         "{}",
         stderr(&out)
+    );
+
+    // gitleaks fingerprints a secret where a commit's diff adds its line. A later commit that
+    // changes another line of the file makes a new blob holding the same secret: leakhound
+    // reads that blob too, and the one entry for the commit that added the line still
+    // accepts the secret at that path, as it does in gitleaks.
+    let first = commit.clone();
+    r.commit_file(
+        "app/settings.env",
+        &format!("K={token}\nT=acme_Zq8Kp3Lm7Xv2Nc9Rb4Tw\nDEBUG=1\n"),
+        DEV,
+        "debug on",
+    );
+    write(
+        &dir,
+        ".gitleaksignore",
+        &format!(
+            "# accepted\n{first}:app/settings.env:github-pat:1\n{first}:app/settings.env:acme-token:2\n"
+        ),
+    );
+    let out = leakhound(&dir, &["git", "--format", "json"]);
+    assert_eq!(
+        json(&out)["findings"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The file itself is a list of fingerprints, never a finding (`path:rule:line` reads
+    // like an assignment to generic rules).
+    write(
+        &dir,
+        "sub/.gitleaksignore",
+        "app/settings.env:generic-password:12\nconfig.yml:password:hunter2Zq8Kp3Lm7:4\n",
+    );
+    let out = leakhound(&dir, &["scan", "sub", "--format", "json"]);
+    assert_eq!(
+        json(&out)["findings"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
 
     let out = leakhound(

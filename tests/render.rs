@@ -32,6 +32,7 @@ fn finding(rule_id: &str, path: &str, line: usize, secret: &str, show: bool) -> 
         legacy_fingerprint: None,
         entropy: 4.5,
         blast_radius: rule.spec.blast_radius.clone(),
+        revoke: rule.spec.revoke.clone(),
         before: "GITHUB_TOKEN=".into(),
         after: "  # ci".into(),
         commit: None,
@@ -80,7 +81,10 @@ fn rendered(format: Format, show: bool) -> (String, String) {
         &outcome(show),
         &rules,
         format,
-        RenderOptions { color: false },
+        RenderOptions {
+            color: false,
+            ..RenderOptions::default()
+        },
         &mut out,
         &mut status,
     )

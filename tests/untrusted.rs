@@ -116,7 +116,10 @@ fn rendered(outcome: &leakhound::scan::ScanOutcome) -> Vec<Vec<u8>> {
             outcome,
             detector().rules(),
             format,
-            RenderOptions { color: false },
+            RenderOptions {
+                color: false,
+                ..RenderOptions::default()
+            },
             &mut out,
             &mut status,
         )

@@ -36,7 +36,10 @@ fuzz_target!(|data: &[u8]| {
             &outcome,
             detector.rules(),
             format,
-            RenderOptions { color: false },
+            RenderOptions {
+                color: false,
+                ..RenderOptions::default()
+            },
             &mut out,
             &mut status,
         )

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The Action's scan step: runs leakhound for the range that range.sh chose, writes SARIF and
-# JSON, emits `::error` annotations and a job-summary table (secrets redacted, as in every
+# The Action's scan step: runs leakhound once for the range that range.sh chose (findings
+# as text in the log, SARIF and JSON written by the same scan), emits `::error` annotations and a job-summary table (secrets redacted, as in every
 # leakhound format), and sets the step outputs. Inputs come from the environment:
 # MODE, BASE, HEAD_REF, NOTE, SARIF, CONFIG, BASELINE, EXTRA, FORK (true for a pull request
 # from a fork: the checkout's config is not trusted, the base commit's is used); GITHUB_OUTPUT
@@ -39,14 +39,15 @@ fi
 read -r -a extra <<<"${EXTRA:-}"
 
 echo "leakhound: ${NOTE:-scan}"
-leakhound "${args[@]}" "${extra[@]}" --format sarif --output "$sarif"
+# One scan: the findings as text in the log, SARIF and JSON written by the same run.
+leakhound "${args[@]}" "${extra[@]}" --format text --color always \
+  --report "sarif:$sarif" --report "json:$json"
 code=$?
 if [ "$code" -ge 2 ] && [ "$code" -ne 3 ]; then
   echo "::error::leakhound exited $code"
-  printf 'exit-code=%s\nfindings=0\nsarif-file=\n' "$code" >>"$out"
+  printf 'exit-code=%s\nfindings=0\nsarif-file=\njson-file=\n' "$code" >>"$out"
   exit 0
 fi
-leakhound "${args[@]}" "${extra[@]}" --format json --output "$json" 2>/dev/null
 python3 "$(dirname "$0")/annotate.py" "$json" "$summary" "${NOTE:-}"
 count=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$json")
-printf 'exit-code=%s\nfindings=%s\nsarif-file=%s\n' "$code" "$count" "$sarif" >>"$out"
+printf 'exit-code=%s\nfindings=%s\nsarif-file=%s\njson-file=%s\n' "$code" "$count" "$sarif" "$json" >>"$out"

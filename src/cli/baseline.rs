@@ -87,6 +87,8 @@ fn scan_for_baseline(
     let common = CommonArgs {
         format: OutputFormat::Text,
         output: None,
+        reports: Vec::new(),
+        quiet: false,
         show_secrets: false,
         max_file_size: None,
         threads: None,

@@ -11,7 +11,7 @@ use leakhound::ai::session;
 use leakhound::scan;
 use leakhound::source::git::{parse_pre_push, PushUpdate, Selection};
 
-use super::scanning::{accept_baseline, env_var, report, setup, CommonArgs, Setup};
+use super::scanning::{accept_baseline, env_var, report, setup, CommonArgs, Setup, Stage};
 
 #[derive(Debug, Args)]
 pub(super) struct GitArgs {
@@ -84,7 +84,8 @@ pub(super) fn exec(a: GitArgs) -> Result<u8> {
             _ if a.pre_push => Selection::Push(push_updates()?),
             _ => Selection::All,
         };
-        let show = io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        let show =
+            !a.common.quiet && io::stderr().is_terminal() && std::env::var_os("CI").is_none();
         let meter = ProgressLine::new();
         let progress = |p: scan::Progress| meter.show(p);
         let outcome = scan::scan_history(
@@ -100,7 +101,14 @@ pub(super) fn exec(a: GitArgs) -> Result<u8> {
         outcome
     };
     accept_baseline(&mut outcome, baseline.as_ref(), &config);
-    report(&outcome, detector, &a.common, &config)
+    let stage = if a.staged || a.commit_msg.is_some() {
+        Stage::Commit
+    } else if a.pre_push {
+        Stage::Push
+    } else {
+        Stage::History
+    };
+    report(&outcome, detector, &a.common, &config, stage)
 }
 
 /// The refs being pushed: pre-commit's environment if set, else git's pre-push stdin.

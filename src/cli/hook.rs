@@ -11,7 +11,7 @@ use leakhound::ai::session;
 use leakhound::hooks::{self, Hook};
 use leakhound::scan;
 
-use super::scanning::{accept_baseline, env_var, report, setup, CommonArgs, Setup};
+use super::scanning::{accept_baseline, env_var, report, setup, CommonArgs, Setup, Stage};
 
 #[derive(Debug, Args)]
 pub(super) struct HookArgs {
@@ -34,7 +34,7 @@ pub(super) struct InstallHookArgs {
     force: bool,
 }
 
-pub(super) fn exec(a: HookArgs) -> Result<u8> {
+pub(super) fn exec(mut a: HookArgs) -> Result<u8> {
     if a.paths.is_empty() {
         return Ok(0);
     }
@@ -49,7 +49,12 @@ pub(super) fn exec(a: HookArgs) -> Result<u8> {
     let mut outcome = scan::scan_paths(&a.paths, detector, &config)?;
     scan::mark_existing(&mut outcome, detector, &config);
     accept_baseline(&mut outcome, baseline.as_ref(), &config);
-    report(&outcome, detector, &a.common, &config)
+    // A clean commit says nothing: the hooks run with `verbose: true` so that secrets already
+    // committed (reported, not blocking) are seen, and a summary on every commit is noise.
+    if outcome.findings.is_empty() {
+        a.common.quiet = true;
+    }
+    report(&outcome, detector, &a.common, &config, Stage::Commit)
 }
 
 pub(super) fn exec_install(a: InstallHookArgs) -> Result<u8> {

@@ -11,7 +11,9 @@ use leakhound::ai::exposure::Checkout;
 use leakhound::ai::session;
 use leakhound::scan;
 
-use super::scanning::{accept_baseline, checkout_top, env_var, report, setup, CommonArgs, Setup};
+use super::scanning::{
+    accept_baseline, checkout_top, env_var, report, setup, CommonArgs, Setup, Stage,
+};
 
 #[derive(Debug, Args)]
 pub(super) struct ScanArgs {
@@ -57,5 +59,5 @@ pub(super) fn exec(a: ScanArgs) -> Result<u8> {
         scan::scan_paths(&a.paths, detector, &config)?
     };
     accept_baseline(&mut outcome, baseline.as_ref(), &config);
-    report(&outcome, detector, &a.common, &config)
+    report(&outcome, detector, &a.common, &config, Stage::Files)
 }

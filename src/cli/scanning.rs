@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 
+pub(super) use leakhound::report::Stage;
+
 use leakhound::ai::AiMode;
 use leakhound::baseline::{self, Baseline};
 use leakhound::config::{parse_size, Config, FileConfig, DEFAULT_MAX_FILE_SIZE};
@@ -44,6 +46,14 @@ pub(super) struct CommonArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub(super) output: Option<PathBuf>,
+    /// Also write the same scan's report in FORMAT to FILE (repeatable): one scan, several
+    /// reports, e.g. `--report sarif:leakhound.sarif --report json:leakhound.json`.
+    #[arg(long = "report", value_name = "FORMAT:FILE", value_parser = parse_report)]
+    pub(super) reports: Vec<(OutputFormat, PathBuf)>,
+    /// No summary or notices on standard error: the findings, or nothing (errors and
+    /// unreadable files are still reported).
+    #[arg(short, long)]
+    pub(super) quiet: bool,
     /// Print secrets in full (redacted by default in every format).
     #[arg(long)]
     pub(super) show_secrets: bool,
@@ -110,6 +120,29 @@ pub(super) fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
 
+/// `FORMAT:FILE` for `--report`.
+fn parse_report(s: &str) -> Result<(OutputFormat, PathBuf), String> {
+    let (format, path) = s
+        .split_once(':')
+        .filter(|(_, p)| !p.is_empty())
+        .ok_or_else(|| format!("{s:?}: write it as FORMAT:FILE, e.g. sarif:leakhound.sarif"))?;
+    let format = OutputFormat::from_str(format, true).map_err(|_| {
+        format!("{format:?} is not a format: use text, json, jsonl or sarif (as in sarif:{path})")
+    })?;
+    Ok((format, PathBuf::from(path)))
+}
+
+impl From<OutputFormat> for Format {
+    fn from(f: OutputFormat) -> Format {
+        match f {
+            OutputFormat::Text => Format::Text,
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Jsonl => Format::Jsonl,
+            OutputFormat::Sarif => Format::Sarif,
+        }
+    }
+}
+
 /// Everything a scan needs besides its input: config, rules, baseline.
 pub(super) struct Setup {
     pub(super) config: Config,
@@ -144,7 +177,9 @@ pub(super) fn setup(c: &CommonArgs, no_ignore: bool, follow: bool, root: &Path) 
             repo_config: !c.no_repo_config,
         },
     )?;
-    notify(&found.notices)?;
+    if !c.quiet {
+        notify(&found.notices)?;
+    }
     let (file, origin) = (&found.file, &found.origin);
     file.apply(&mut config, origin)?;
     if let Some(v) = c.fail_on {
@@ -221,21 +256,18 @@ pub(super) fn accept_baseline(
     }
 }
 
-/// Renders the outcome in the chosen format to `--output` or stdout; the value is the exit
-/// code: 1 for a finding at or above its `fail_on`, else 3 when some files or objects could
-/// not be read (the scan is incomplete), else 0.
+/// Renders the outcome in the chosen format to `--output` or stdout, and to each `--report`
+/// file; then, when something blocks, what to do about it (for `stage`). The value is the
+/// exit code: 1 for a finding at or above its `fail_on`, else 3 when some files or objects
+/// could not be read (the scan is incomplete), else 0.
 pub(super) fn report(
     outcome: &scan::ScanOutcome,
     detector: &Detector,
     c: &CommonArgs,
     config: &Config,
+    stage: report::Stage,
 ) -> Result<u8> {
-    let format = match c.format {
-        OutputFormat::Text => Format::Text,
-        OutputFormat::Json => Format::Json,
-        OutputFormat::Jsonl => Format::Jsonl,
-        OutputFormat::Sarif => Format::Sarif,
-    };
+    let format = Format::from(c.format);
     let color = match c.color {
         Color::Always => true,
         Color::Never => false,
@@ -245,8 +277,27 @@ pub(super) fn report(
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let opts = RenderOptions { color };
+    let opts = RenderOptions {
+        color,
+        quiet: c.quiet,
+    };
     let mut status = io::stderr().lock();
+    for (format, path) in &c.reports {
+        let mut buf = Vec::new();
+        let plain = RenderOptions {
+            color: false,
+            quiet: true,
+        };
+        report::render(
+            outcome,
+            detector.rules(),
+            Format::from(*format),
+            plain,
+            &mut buf,
+            &mut io::sink(),
+        )?;
+        untrusted::write(path, &buf)?;
+    }
     match &c.output {
         Some(path) => {
             let mut buf = Vec::new();
@@ -281,6 +332,9 @@ pub(super) fn report(
         };
         !f.existing && f.severity >= fail_on
     });
+    if failing && !c.quiet && format == Format::Text {
+        report::advice(stage, outcome, &mut status)?;
+    }
     let unreadable = outcome.unreadable();
     if !failing && unreadable > 0 {
         writeln!(

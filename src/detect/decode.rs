@@ -70,11 +70,15 @@ pub struct Decoded {
 /// bytes in all (`budget` is decreased by what is returned). Spans do not overlap.
 pub fn find(text: &[u8], limits: &Limits, budget: &mut usize) -> Vec<Decoded> {
     let mut out = Vec::new();
-    let mut taken: Vec<Range<usize>> = Vec::new();
+    // Spans taken so far, start -> end. They never overlap, so the one starting last before
+    // a new span's end is the only one that can overlap it (a text with thousands of encoded
+    // runs stays linear; a list scanned each time made such a text quadratic).
+    let mut taken: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
     let mut push = |d: Decoded, out: &mut Vec<Decoded>, budget: &mut usize| -> bool {
         if taken
-            .iter()
-            .any(|t| t.start < d.span.end && d.span.start < t.end)
+            .range(..d.span.end)
+            .next_back()
+            .is_some_and(|(_, &end)| end > d.span.start)
         {
             return true;
         }
@@ -84,7 +88,7 @@ pub fn find(text: &[u8], limits: &Limits, budget: &mut usize) -> Vec<Decoded> {
             return false;
         }
         *budget -= d.text.len();
-        taken.push(d.span.clone());
+        taken.insert(d.span.start, d.span.end);
         out.push(d);
         true
     };
@@ -188,7 +192,7 @@ fn runs(text: &[u8], min: usize) -> Vec<(Range<usize>, Encoding)> {
         }
         let run = &text[start..stop];
         if run.len() >= min {
-            if run.len() % 2 == 0 && run.iter().all(u8::is_ascii_hexdigit) {
+            if run.len().is_multiple_of(2) && run.iter().all(u8::is_ascii_hexdigit) {
                 out.push((start..stop, Encoding::Hex));
             } else if looks_base64(run) {
                 out.push((start..end, Encoding::Base64));
@@ -220,8 +224,11 @@ fn escaped_tokens(text: &[u8], encoding: Encoding) -> Vec<Range<usize>> {
         _ => return Vec::new(),
     };
     let mut out: Vec<Range<usize>> = Vec::new();
+    // Every marker before this lies in a token already looked at (pushed, or too long to
+    // decode): each byte is scanned once, however many escapes a long token holds.
+    let mut scanned_to = 0;
     for at in memchr::memmem::find_iter(text, marker) {
-        if out.last().is_some_and(|r| r.end > at) {
+        if at < scanned_to {
             continue;
         }
         let escaped = match encoding {
@@ -243,14 +250,15 @@ fn escaped_tokens(text: &[u8], encoding: Encoding) -> Vec<Range<usize>> {
         // The token: the line around the escape, up to whitespace (escapes and entities
         // stand inside quoted strings, so quotes do not end it).
         let stop = |b: u8| matches!(b, b'\n' | b'\r' | b' ' | b'\t');
-        let start = text[..at]
+        let start = text[scanned_to..at]
             .iter()
             .rposition(|&b| stop(b))
-            .map_or(0, |p| p + 1);
+            .map_or(scanned_to, |p| scanned_to + p + 1);
         let end = text[at..]
             .iter()
             .position(|&b| stop(b))
             .map_or(text.len(), |p| at + p);
+        scanned_to = end.max(at + 1);
         if end - start <= 4096 {
             out.push(start..end);
         }
@@ -429,7 +437,7 @@ mod tests {
             }
             let run = &text[start..i];
             if run.len() >= min {
-                if run.len() % 2 == 0 && run.iter().all(u8::is_ascii_hexdigit) {
+                if run.len().is_multiple_of(2) && run.iter().all(u8::is_ascii_hexdigit) {
                     out.push((start..i, Encoding::Hex));
                 } else if looks_base64(run) {
                     out.push((start..end, Encoding::Base64));

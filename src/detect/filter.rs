@@ -294,7 +294,7 @@ fn ascending_runs(s: &[u8]) -> (usize, usize) {
 
 /// Standard base64 (padded, length a multiple of 4) that decodes to printable ASCII text.
 fn base64_text(s: &[u8]) -> Option<Vec<u8>> {
-    if s.len() < 8 || s.len() % 4 != 0 || !s.ends_with(b"=") {
+    if s.len() < 8 || !s.len().is_multiple_of(4) || !s.ends_with(b"=") {
         return None;
     }
     let decoded = base64url_decode(s)?;

@@ -25,10 +25,60 @@ pub enum Format {
 }
 
 /// How to render.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions {
     /// Use ANSI colours (text only).
     pub color: bool,
+    /// No summary on the status stream (`--quiet`): the findings, or nothing.
+    pub quiet: bool,
+}
+
+/// Where a run that found something stands, for the advice after the report: what has
+/// already left the machine decides what removing the secret still achieves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Files on disk (`leakhound scan`).
+    Files,
+    /// A commit being made (pre-commit hook, `git --staged`, `git --commit-msg`).
+    Commit,
+    /// A push being made (`git --pre-push`).
+    Push,
+    /// Commits already made: history, a range, a pull request in CI.
+    History,
+}
+
+/// The short "what to do" after a report with blocking findings, on the status stream:
+/// rotate, take the secret out of the code (and out of unpushed commits), or accept it.
+pub fn advice(stage: Stage, outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
+    let urls = outcome
+        .findings
+        .iter()
+        .filter(|f| f.revoke.is_some())
+        .count();
+    let rotate = if urls > 0 {
+        "rotate or revoke each credential first (the `rotate:` line of a finding says where)"
+    } else {
+        "rotate or revoke each credential first, at the provider that issued it"
+    };
+    let remove = match stage {
+        Stage::Files => "then take it out of the file: read it from the environment or a secret manager",
+        Stage::Commit => {
+            "then take it out of the staged file (read it from the environment or a secret manager), `git add` it and commit again: nothing has left this machine yet"
+        }
+        Stage::Push => {
+            "then take it out of the commits being pushed (`git commit --amend`, or `git rebase -i` for older ones) and push again: the remote has not seen them"
+        }
+        Stage::History => {
+            "it is in commits others may have cloned: rotating is the fix; removing it from history (`git filter-repo`) only stops further copies"
+        }
+    };
+    writeln!(status, "leakhound: what to do:")?;
+    writeln!(status, "  1. {rotate};")?;
+    writeln!(status, "  2. {remove};")?;
+    writeln!(
+        status,
+        "  3. not a secret, or accepted? a `leakhound:allow` comment on its line, or `leakhound baseline create` (docs/config.md)."
+    )
 }
 
 /// Writes the findings of `outcome` in `format`. The summary of the text format goes to

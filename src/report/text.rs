@@ -1,6 +1,8 @@
 //! Text for people: one block per finding with the secret masked in its line, then a
-//! summary on the status stream.
+//! summary on the status stream. What is the same for every finding of a rule in a file
+//! (what the credential gives, where to rotate it, which agents read the file) is said once.
 
+use std::collections::HashSet;
 use std::io::{self, Write};
 
 use crate::finding::Finding;
@@ -38,8 +40,9 @@ pub fn render(
     status: &mut dyn Write,
 ) -> io::Result<()> {
     let p = Paint(opts.color);
+    let mut told = Told::default();
     for f in &outcome.findings {
-        block(f, &p, out)?;
+        block(f, &p, &mut told, out)?;
     }
     for s in &outcome.suppressed {
         writeln!(
@@ -51,10 +54,29 @@ pub fn render(
             escape(&s.reason)
         )?;
     }
+    // The summary goes to the status stream: flush the findings first, so a terminal that
+    // shows both streams shows the summary after them.
+    out.flush()?;
+    diagnostics(outcome, status)?;
+    if opts.quiet {
+        return Ok(());
+    }
     summary(outcome, status)
 }
 
-fn block(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
+/// What earlier blocks already said: (path, rule) pairs and paths.
+#[derive(Default)]
+struct Told<'a> {
+    rules: HashSet<(&'a str, &'a str)>,
+    files: HashSet<&'a str>,
+}
+
+fn block<'a>(
+    f: &'a Finding,
+    p: &Paint,
+    told: &mut Told<'a>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let loc = &f.location;
     let ai_mark =
         f.ai.as_ref()
@@ -69,12 +91,20 @@ fn block(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
         p.wrap("1", &escape(&f.rule_id)),
         p.severity(f.severity)
     )?;
-    writeln!(
-        out,
-        "  {} — {}",
-        escape(&f.rule_name),
-        escape(&f.blast_radius)
-    )?;
+    let first_of_rule = told.rules.insert((&f.path, &f.rule_id));
+    if first_of_rule {
+        writeln!(
+            out,
+            "  {} — {}",
+            escape(&f.rule_name),
+            escape(&f.blast_radius)
+        )?;
+        if let Some(url) = &f.revoke {
+            writeln!(out, "  rotate: {}", escape(url))?;
+        }
+    } else {
+        writeln!(out, "  {} (as above)", escape(&f.rule_name))?;
+    }
     let secret = f.secret.display();
     let line = format!(
         "{}{}{}",
@@ -147,7 +177,8 @@ fn block(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
             }
         )?;
     }
-    if let Some(e) = &f.exposure {
+    let first_in_file = told.files.insert(&f.path);
+    if let Some(e) = f.exposure.as_ref().filter(|_| first_in_file) {
         if !e.readable_by.is_empty() {
             writeln!(
                 out,
@@ -213,9 +244,10 @@ pub fn date(secs: i64) -> String {
 /// Diagnostics printed on the terminal before the rest are counted.
 const MAX_DIAGNOSTICS: usize = 50;
 
-fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
-    // A partial clone or a damaged pack can mean thousands of unreadable objects: the
-    // terminal gets the first ones, the JSON and SARIF reports get them all.
+/// Problems that did not stop the scan: printed even with `--quiet`. A partial clone or a
+/// damaged pack can mean thousands of unreadable objects: the terminal gets the first ones,
+/// the JSON and SARIF reports get them all.
+fn diagnostics(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
     for d in outcome.diagnostics.iter().take(MAX_DIAGNOSTICS) {
         writeln!(
             status,
@@ -232,6 +264,10 @@ fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
             )?;
         }
     }
+    Ok(())
+}
+
+fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
     let s = &outcome.stats;
     let mut counts = Vec::new();
     for sev in [
@@ -280,7 +316,8 @@ fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
             .collect();
         format!(", skipped {skipped} ({})", parts.join(", "))
     };
-    if let Some(ai) = &s.ai {
+    // The AI line means something only where AI agents wrote some of the commits.
+    if let Some(ai) = s.ai.as_ref().filter(|ai| ai.commits_ai > 0) {
         let rate = |r: Option<f64>| r.map_or_else(|| "-".to_string(), |r| format!("{r}"));
         let tools: Vec<String> = ai
             .by_tool

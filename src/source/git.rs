@@ -407,6 +407,17 @@ pub fn walk_history(
     Ok(out)
 }
 
+/// The blob at `path` in `commit` (hex, full or abbreviated), if both exist: where a
+/// `.gitleaksignore` entry points.
+pub fn blob_at(repo: &Repository, commit: &str, path: &str) -> Option<BlobId> {
+    if commit.len() < 7 || !commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let tree = repo.find_commit_by_prefix(commit).ok()?.tree().ok()?;
+    let entry = tree.get_path(Path::new(path)).ok()?;
+    (entry.kind() == Some(ObjectType::Blob)).then(|| blob_id(entry.id()))
+}
+
 /// A clone made with `--filter` records a promisor remote: older git as
 /// `extensions.partialClone`, current git as `remote.<name>.promisor = true` (and a
 /// `remote.<name>.partialclonefilter`).
