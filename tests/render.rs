@@ -136,3 +136,52 @@ fn severity_orders_low_to_critical() {
     assert!(Severity::Critical > Severity::High && Severity::Medium > Severity::Low);
     assert!(Precision::High > Precision::Low);
 }
+
+/// What is the same for every finding of a rule in a file (blast radius, where to rotate) is
+/// said once; the status summary comes after the findings are flushed, and `quiet` drops it.
+#[test]
+fn repeated_text_folds_and_quiet_drops_the_summary() {
+    let mut o = outcome(false);
+    o.findings.insert(
+        1,
+        finding(
+            "github.pat_classic",
+            "ci/deploy.env",
+            9,
+            "ghp_FakeTokenForRendererSnapshot0000BBBB",
+            false,
+        ),
+    );
+    let rules = RuleSet::builtin().expect("rules");
+    let (mut out, mut status) = (Vec::new(), Vec::new());
+    render(
+        &o,
+        &rules,
+        Format::Text,
+        RenderOptions::default(),
+        &mut out,
+        &mut status,
+    )
+    .expect("render");
+    let text = String::from_utf8(out).expect("utf-8");
+    let blast = &o.findings[0].blast_radius;
+    assert_eq!(text.matches(blast.as_str()).count(), 1, "{text}");
+    assert_eq!(
+        text.matches("rotate: https://github.com/settings/tokens")
+            .count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(text.matches("(as above)").count(), 1, "{text}");
+    assert!(String::from_utf8_lossy(&status).contains("3 findings"));
+
+    let (mut out, mut status) = (Vec::new(), Vec::new());
+    let quiet = RenderOptions {
+        quiet: true,
+        ..RenderOptions::default()
+    };
+    render(&o, &rules, Format::Text, quiet, &mut out, &mut status).expect("render");
+    let status = String::from_utf8(status).expect("utf-8");
+    assert!(!status.contains("findings"), "{status}");
+    assert!(status.contains("big.min.js"), "diagnostics stay: {status}");
+}
