@@ -71,12 +71,14 @@ git reset -q settings.env && rm settings.env
 echo "OLD_TOKEN=$(token 12)" >legacy.env && git add legacy.env && git commit -qm "legacy (bypassing hooks)" --no-verify
 echo "# comment" >>legacy.env && git add legacy.env
 check "an untouched old secret does not block a later commit to its file" git commit -qm "touch legacy"
-check "...and the commit shows it (verbose hook output, no flag needed)" grep -q "already committed in this file before" "$tmp/last.log"
+cp "$tmp/last.log" "$tmp/legacy.log"
+check "...and the commit shows it (verbose hook output, no flag needed)" grep -q "already committed in this file before" "$tmp/legacy.log"
 check "...once: the hook runs as one process (require_serial), one report" \
-  test "$(grep -c "already committed in this file before" "$tmp/last.log")" -eq 1
+  test "$(grep -c "already committed in this file before" "$tmp/legacy.log")" -eq 1
 echo "# another" >>README.md && git add README.md
 check "a clean commit prints no leakhound summary" git commit -qm "clean again"
-check "...(nothing from the hook)" bash -c '! grep -q "leakhound:" "$1"' _ "$tmp/last.log"
+cp "$tmp/last.log" "$tmp/clean.log"
+check "...(nothing from the hook)" bash -c '! grep -q "leakhound:" "$1"' _ "$tmp/clean.log"
 refuse "pre-commit run --all-files catches the old secret" "$pc" run --all-files
 refuse "pre-push blocks the leaked commits" git push -q origin main
 refuse "...and the remote did not get them" git --git-dir "$tmp/remote.git" cat-file -e "$(git rev-parse HEAD)"
