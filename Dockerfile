@@ -26,6 +26,8 @@ LABEL org.opencontainers.image.title="leakhound" \
       org.opencontainers.image.documentation="https://github.com/leakhound/leakhound/blob/main/docs/install.md" \
       org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/leakhound /usr/local/bin/leakhound
+# `leakhound git` on a checkout owned by another user (docker run -v): packaging/gitconfig.
+COPY packaging/gitconfig /etc/gitconfig
 WORKDIR /src
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/leakhound"]
