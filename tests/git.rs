@@ -417,3 +417,57 @@ fn packed_history_gives_the_same_findings_as_loose_history() {
         "{packed:#}"
     );
 }
+
+/// `leakhound hook` (what pre-commit runs, with `verbose: true`): a clean commit prints
+/// nothing, not even the notice about the repository's own config; a blocked one ends with
+/// what to do, for a commit; `git` of a pushed history says rotating is the fix.
+#[test]
+fn the_hook_is_silent_when_clean_and_says_what_to_do_when_it_blocks() {
+    let mut r = TestRepo::new();
+    let dir = r.path();
+    r.commit_file(
+        "leakhound.toml",
+        "[[allowlist]]\ndescription = \"docs\"\npaths = [\"docs/**\"]\n",
+        ALICE,
+        "config",
+    );
+    r.write("app.cfg", "port = 8080\n");
+    let out = leakhound(&dir, &["hook", "app.cfg"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+
+    r.write("svc.env", &format!("TOKEN={}\n", github_token(31)));
+    let out = leakhound(&dir, &["hook", "svc.env"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("rotate: https://github.com/settings/tokens"),
+        "{text}"
+    );
+    assert!(
+        err.contains("what to do") && err.contains("nothing has left this machine yet"),
+        "{err}"
+    );
+    assert!(!err.contains("NOTICE"), "{err}");
+    // The summary follows the findings; --quiet keeps only the findings.
+    let out = leakhound(&dir, &["hook", "-q", "svc.env"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.stdout.is_empty());
+
+    r.add("svc.env");
+    r.commit(ALICE, "leak");
+    let out = leakhound(&dir, &["git"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("rotating is the fix"), "{err}");
+    assert!(
+        !err.contains("AI-tagged commits"),
+        "no AI line without AI commits: {err}"
+    );
+}

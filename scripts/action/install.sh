@@ -98,7 +98,12 @@ from_release() {
   fi
   mkdir -p "$dir/bin"
   if [ "$ext" = zip ]; then
-    unzip -q -o -j "$work/$name" "leakhound-$t/$(exe)" -d "$dir/bin"
+    # Git Bash on Windows runners: unzip where present, else 7-Zip (always installed there).
+    if command -v unzip >/dev/null 2>&1; then
+      unzip -q -o -j "$work/$name" "leakhound-$t/$(exe)" -d "$dir/bin"
+    else
+      7z e -y -o"$dir/bin" "$work/$name" "leakhound-$t/$(exe)" >/dev/null
+    fi
   else
     tar -xJf "$work/$name" -C "$dir/bin" --strip-components=1 "leakhound-$t/$(exe)"
   fi

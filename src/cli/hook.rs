@@ -38,11 +38,15 @@ pub(super) fn exec(mut a: HookArgs) -> Result<u8> {
     if a.paths.is_empty() {
         return Ok(0);
     }
+    // The notices about the repository's own config are for scans of checkouts one does not
+    // control (CI, pull requests); on every commit in one's own repository they are noise.
+    let quiet = std::mem::replace(&mut a.common.quiet, true);
     let Setup {
         mut config,
         detector,
         baseline,
     } = setup(&a.common, false, false, Path::new("."))?;
+    a.common.quiet = quiet;
     config.session = session::from_env(&config.signals, env_var);
     // pre-commit passes staged symlinks too: their targets may lie outside the repository.
     config.root_symlinks = false;
@@ -51,7 +55,7 @@ pub(super) fn exec(mut a: HookArgs) -> Result<u8> {
     accept_baseline(&mut outcome, baseline.as_ref(), &config);
     // A clean commit says nothing: the hooks run with `verbose: true` so that secrets already
     // committed (reported, not blocking) are seen, and a summary on every commit is noise.
-    if outcome.findings.is_empty() {
+    if outcome.findings.is_empty() && outcome.diagnostics.is_empty() {
         a.common.quiet = true;
     }
     report(&outcome, detector, &a.common, &config, Stage::Commit)
