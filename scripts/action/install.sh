@@ -48,8 +48,10 @@ plan() {
   local t v src
   t=$(target)
   v=$(version)
-  src=$(cd "$ACTION_PATH" && find Cargo.toml Cargo.lock build.rs src rules -type f 2>/dev/null \
-    | LC_ALL=C sort | while IFS= read -r f; do sha256 "$f"; done | sha256 | cut -c1-16)
+  local hasher=(sha256sum)
+  command -v sha256sum >/dev/null 2>&1 || hasher=(shasum -a 256)
+  src=$(cd "$ACTION_PATH" && find Cargo.toml Cargo.lock build.rs src rules -type f -print0 2>/dev/null \
+    | LC_ALL=C sort -z | xargs -0 "${hasher[@]}" | "${hasher[@]}" | cut -c1-16)
   printf 'key=leakhound-%s-%s-%s-%s\n' "${t:-${RUNNER_OS:-x}-${RUNNER_ARCH:-x}}" "$v" "$src" \
     "${VERIFY_ATTESTATION:-true}" >>"$out"
   printf 'dir=%s\ntarget=%s\nversion=%s\n' "${RUNNER_TEMP:-/tmp}/leakhound-$v-$src" "$t" "$v" >>"$out"
