@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ai::exposure::FileExposure;
@@ -13,9 +13,14 @@ use crate::source::CommitInfo;
 pub use crate::detect::{redact, redaction_prefix_len, TextLocation};
 pub use crate::rules::{Precision, Severity};
 
-/// A reported secret.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A reported secret. It reads back from leakhound's own JSON (`leakhound merge`): what JSON
+/// does not carry (the line around the secret, an older fingerprint) comes back empty, and the
+/// secret comes back as it was printed (redacted unless the report showed it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
+    /// The repository, when the scan was given one (`--repository`) or the report was merged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     /// Rule id, e.g. `github.pat`.
     pub rule_id: String,
     /// Rule name.
@@ -24,18 +29,22 @@ pub struct Finding {
     pub severity: Severity,
     /// What the context calls the secret, for rules that read it (`shodan_api_key` for a
     /// generic API key): names the provider when no rule of its own does.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<String>,
     /// Why the value is weak (a default, a dictionary word, low entropy), for credential
     /// contexts where even a weak value is a guessable credential; severity is one step lower.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weak: Option<String>,
     /// The other parts of the same credential found nearby (an AWS key id with its secret).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<Related>,
     /// The decodings that revealed the secret, outermost first (`["base64"]`); the location
     /// is the encoded text's.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "decoded_names"
+    )]
     pub decoded: Vec<&'static str>,
     /// Rule precision.
     pub precision: Precision,
@@ -43,7 +52,12 @@ pub struct Finding {
     pub path: String,
     /// The exact bytes of a path that is not UTF-8 (`path` shows U+FFFD there), as
     /// lowercase hex in JSON: two such names never collide.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "hex_bytes")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "hex_bytes",
+        deserialize_with = "unhex_bytes"
+    )]
     pub path_bytes: Option<crate::source::RawPath>,
     /// Where in the file.
     #[serde(flatten)]
@@ -61,7 +75,7 @@ pub struct Finding {
     /// What an attacker can do with it.
     pub blast_radius: String,
     /// Where the owner revokes or rotates this credential (the rule's `revoke`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke: Option<String>,
     /// Line text before the secret (same line).
     #[serde(skip)]
@@ -70,30 +84,58 @@ pub struct Finding {
     #[serde(skip)]
     pub after: String,
     /// History scans: the commit that introduced the secret at this path.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<Arc<CommitInfo>>,
     /// History scans: whether the secret is still in the tree of HEAD.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub present_at_head: Option<bool>,
     /// History scans: the other places (later versions, other commits) the secret appears.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_in: Vec<Occurrence>,
     /// Staged scans: the secret was already committed at this path, so it does not block.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub existing: bool,
     /// The AI agent that wrote the commit (history), or the agent session / AI trailer at
     /// commit time.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ai: Option<AiTag>,
     /// The stricter AI policy (`[ai]`) applied to this finding.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ai_policy: bool,
     /// Working tree: which AI agents' file tools would read this file.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exposure: Option<FileExposure>,
     /// The baseline accepted this finding until this date, which has passed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_expired: Option<String>,
+}
+
+/// The names decodings are shown by, back from a report (an unknown name reads as "encoded").
+fn decoded_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<&'static str>, D::Error> {
+    let names: Vec<String> = Vec::deserialize(d)?;
+    Ok(names
+        .iter()
+        .map(|n| crate::detect::decode::Encoding::named(n).map_or("encoded", |e| e.as_str()))
+        .collect())
+}
+
+fn unhex_bytes<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<crate::source::RawPath>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let bytes: Option<Vec<u8>> = (text.len() % 2 == 0)
+        .then(|| {
+            (0..text.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+                .collect()
+        })
+        .flatten();
+    bytes
+        .map(|b| Some(b.into()))
+        .ok_or_else(|| serde::de::Error::custom("path_bytes is not hex"))
 }
 
 fn hex_bytes<S: serde::Serializer>(
@@ -107,7 +149,7 @@ fn hex_bytes<S: serde::Serializer>(
 }
 
 /// Another part of a multi-part credential, found near a finding.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Related {
     /// Its rule.
     pub rule_id: String,
@@ -118,8 +160,11 @@ pub struct Related {
 }
 
 /// Another place a secret appears.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Occurrence {
+    /// The repository (merged reports: the same secret in another repository).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     /// Commit id.
     pub commit: String,
     /// Path in that commit.
@@ -171,6 +216,13 @@ impl Secret {
     }
 }
 
+impl<'de> Deserialize<'de> for Secret {
+    /// A secret read back from a report is what the report printed: shown as it is.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        Ok(Secret::new(String::deserialize(d)?, true))
+    }
+}
+
 impl Serialize for Secret {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.display())
@@ -189,7 +241,7 @@ impl Serialize for Secret {
 /// fingerprint key (`LEAKHOUND_FINGERPRINT_KEY`) every fingerprint is keyed and none can be
 /// checked against guesses without the key. docs/security.md has the threat model and the
 /// measured cost.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Fingerprint(pub String);
 

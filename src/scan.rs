@@ -18,7 +18,7 @@ use crate::source::{looks_binary, FileEntry, Origin, SkipReason, SourceError};
 use crate::triage::triage;
 
 /// A problem that did not stop the scan (unreadable file, broken rule, walk error).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Diagnostic {
     /// Path or rule id the problem concerns.
     pub subject: String,
@@ -42,6 +42,12 @@ pub struct Suppressed {
 /// Counters for the summary.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Stats {
+    /// The repository scanned, as `--repository` named it (organisation scans).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Merged reports: how many repositories they cover.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repositories: Option<usize>,
     /// Files read and scanned.
     pub files_scanned: u64,
     /// Files passed over, by reason.
@@ -651,6 +657,7 @@ fn group_history(mut found: Vec<(usize, Finding)>, in_head: &HashSet<usize>) -> 
             let first = out.last_mut().expect("a group has a first finding");
             first.present_at_head = Some(first.present_at_head == Some(true) || at_head);
             first.also_in.push(Occurrence {
+                repository: None,
                 commit: f.commit.as_ref().map_or_else(String::new, |c| c.id.clone()),
                 path: f.path.clone(),
                 line: f.location.line,

@@ -108,6 +108,7 @@ pub fn triage(
         rule.spec.severity
     };
     Ok(Finding {
+        repository: None,
         rule_id: rule.spec.id.clone(),
         rule_name: rule.spec.name.clone(),
         severity,

@@ -11,6 +11,7 @@ fn finding(rule_id: &str, path: &str, line: usize, secret: &str, show: bool) -> 
     let rules = RuleSet::builtin().expect("rules");
     let rule = rules.get(rule_id).expect("rule exists");
     Finding {
+        repository: None,
         rule_id: rule_id.into(),
         rule_name: rule.spec.name.clone(),
         severity: rule.spec.severity,

@@ -13,7 +13,7 @@ use crate::untrusted::{self, Chooser};
 use serde::Serialize;
 
 /// What the output says about one file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FileExposure {
     /// Agents whose file tools would read the file.
     pub readable_by: Vec<String>,

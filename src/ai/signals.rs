@@ -157,7 +157,7 @@ pub struct SessionSpec {
 }
 
 /// What the classifier says about one commit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AiTag {
     /// The agent.
     pub tool: String,

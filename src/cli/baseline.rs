@@ -10,7 +10,7 @@ use leakhound::baseline::{self, Baseline};
 use leakhound::source::git::Selection;
 use leakhound::{scan, untrusted};
 
-use super::scanning::{setup, Color, CommonArgs, OutputFormat, Setup};
+use super::scanning::{setup, Color, CommonArgs, OutputArgs, OutputFormat, Setup};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum BaselineCommand {
@@ -85,10 +85,15 @@ fn scan_for_baseline(
     config_file: Option<PathBuf>,
 ) -> Result<scan::ScanOutcome> {
     let common = CommonArgs {
-        format: OutputFormat::Text,
-        output: None,
-        reports: Vec::new(),
-        quiet: false,
+        out: OutputArgs {
+            format: OutputFormat::Text,
+            output: None,
+            append: false,
+            reports: Vec::new(),
+            quiet: false,
+            color: Color::Never,
+        },
+        repository: None,
         show_secrets: false,
         max_file_size: None,
         threads: None,
@@ -96,7 +101,6 @@ fn scan_for_baseline(
         all_rules: false,
         explain_suppressed: false,
         extra_rules: Vec::new(),
-        color: Color::Never,
         config: config_file,
         baseline: None,
         ai: None,

@@ -85,7 +85,7 @@ pub(super) fn exec(a: GitArgs) -> Result<u8> {
             _ => Selection::All,
         };
         let show =
-            !a.common.quiet && io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+            !a.common.out.quiet && io::stderr().is_terminal() && std::env::var_os("CI").is_none();
         let meter = ProgressLine::new();
         let progress = |p: scan::Progress| meter.show(p);
         let outcome = scan::scan_history(
@@ -108,7 +108,7 @@ pub(super) fn exec(a: GitArgs) -> Result<u8> {
     } else {
         Stage::History
     };
-    report(&outcome, detector, &a.common, &config, stage)
+    report(outcome, detector, &a.common, &config, stage)
 }
 
 /// The refs being pushed: pre-commit's environment if set, else git's pre-push stdin.

@@ -40,13 +40,13 @@ pub(super) fn exec(mut a: HookArgs) -> Result<u8> {
     }
     // The notices about the repository's own config are for scans of checkouts one does not
     // control (CI, pull requests); on every commit in one's own repository they are noise.
-    let quiet = std::mem::replace(&mut a.common.quiet, true);
+    let quiet = std::mem::replace(&mut a.common.out.quiet, true);
     let Setup {
         mut config,
         detector,
         baseline,
     } = setup(&a.common, false, false, Path::new("."))?;
-    a.common.quiet = quiet;
+    a.common.out.quiet = quiet;
     config.session = session::from_env(&config.signals, env_var);
     // pre-commit passes staged symlinks too: their targets may lie outside the repository.
     config.root_symlinks = false;
@@ -56,9 +56,9 @@ pub(super) fn exec(mut a: HookArgs) -> Result<u8> {
     // A clean commit says nothing: the hooks run with `verbose: true` so that secrets already
     // committed (reported, not blocking) are seen, and a summary on every commit is noise.
     if outcome.findings.is_empty() && outcome.diagnostics.is_empty() {
-        a.common.quiet = true;
+        a.common.out.quiet = true;
     }
-    report(&outcome, detector, &a.common, &config, Stage::Commit)
+    report(outcome, detector, &a.common, &config, Stage::Commit)
 }
 
 pub(super) fn exec_install(a: InstallHookArgs) -> Result<u8> {

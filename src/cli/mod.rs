@@ -7,6 +7,7 @@ mod config;
 mod git;
 mod hook;
 mod mcp;
+mod merge;
 mod rules;
 mod scan;
 mod scanning;
@@ -63,6 +64,10 @@ enum Command {
     InstallHook(hook::InstallHookArgs),
     /// Write a commented starter leakhound.toml.
     Init(config::InitArgs),
+    /// Combine reports from many scans (one per repository) into one report: one finding per
+    /// secret, with every repository and place it appears in.
+    #[command(after_help = EXIT_CODES)]
+    Merge(merge::MergeArgs),
     /// Serve the Model Context Protocol on stdio: tools to scan text, a file or a folder and
     /// to check a shell command, for agents to call before they write or run something.
     Mcp(mcp::McpArgs),
@@ -80,6 +85,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Hook(a) => hook::exec(a),
         Command::InstallHook(a) => hook::exec_install(a),
         Command::Init(a) => config::exec_init(a),
+        Command::Merge(a) => merge::exec(a),
         Command::Mcp(a) => mcp::exec(a),
     }
 }

@@ -59,5 +59,5 @@ pub(super) fn exec(a: ScanArgs) -> Result<u8> {
         scan::scan_paths(&a.paths, detector, &config)?
     };
     accept_baseline(&mut outcome, baseline.as_ref(), &config);
-    report(&outcome, detector, &a.common, &config, Stage::Files)
+    report(outcome, detector, &a.common, &config, Stage::Files)
 }

@@ -40,20 +40,8 @@ pub(super) enum Color {
 
 #[derive(Debug, Args)]
 pub(super) struct CommonArgs {
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
-    pub(super) format: OutputFormat,
-    /// Write the report to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
-    pub(super) output: Option<PathBuf>,
-    /// Also write the same scan's report in FORMAT to FILE (repeatable): one scan, several
-    /// reports, e.g. `--report sarif:leakhound.sarif --report json:leakhound.json`.
-    #[arg(long = "report", value_name = "FORMAT:FILE", value_parser = parse_report)]
-    pub(super) reports: Vec<(OutputFormat, PathBuf)>,
-    /// No summary or notices on standard error: the findings, or nothing (errors and
-    /// unreadable files are still reported).
-    #[arg(short, long)]
-    pub(super) quiet: bool,
+    #[command(flatten)]
+    pub(super) out: OutputArgs,
     /// Print secrets in full (redacted by default in every format).
     #[arg(long)]
     pub(super) show_secrets: bool,
@@ -75,9 +63,6 @@ pub(super) struct CommonArgs {
     /// Load extra rule files from this file or directory.
     #[arg(long = "rules", value_name = "PATH")]
     pub(super) extra_rules: Vec<PathBuf>,
-    /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always, never.
-    #[arg(long, value_enum, default_value_t = Color::Auto)]
-    pub(super) color: Color,
     /// Config file (default: leakhound.toml or .leakhound.toml at the repository root; else
     /// a .gitleaks.toml or .betterleaks.toml there, translated).
     #[arg(long, value_name = "FILE")]
@@ -94,6 +79,37 @@ pub(super) struct CommonArgs {
     /// untrusted checkouts. `--config` and `--baseline` still apply.
     #[arg(long)]
     pub(super) no_repo_config: bool,
+    /// Name the repository in the report (JSON `repository` on each finding and in the
+    /// summary): for organisation scans that `leakhound merge` combines.
+    #[arg(long, value_name = "NAME")]
+    pub(super) repository: Option<String>,
+}
+
+/// Where and how a report is written (scans and `merge`).
+#[derive(Debug, Args)]
+pub(super) struct OutputArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    pub(super) format: OutputFormat,
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub(super) output: Option<PathBuf>,
+    /// With `--format jsonl -o FILE`: add to FILE instead of replacing it, and end with one
+    /// summary line, so many scans (one per repository) build one report and a crash loses
+    /// at most the scan that was running.
+    #[arg(long, requires = "output")]
+    pub(super) append: bool,
+    /// Also write the same scan's report in FORMAT to FILE (repeatable): one scan, several
+    /// reports, e.g. `--report sarif:leakhound.sarif --report json:leakhound.json`.
+    #[arg(long = "report", value_name = "FORMAT:FILE", value_parser = parse_report)]
+    pub(super) reports: Vec<(OutputFormat, PathBuf)>,
+    /// No summary or notices on standard error: the findings, or nothing (errors and
+    /// unreadable files are still reported).
+    #[arg(short, long)]
+    pub(super) quiet: bool,
+    /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub(super) color: Color,
 }
 
 /// The most worker threads `--threads` accepts.
@@ -177,7 +193,7 @@ pub(super) fn setup(c: &CommonArgs, no_ignore: bool, follow: bool, root: &Path) 
             repo_config: !c.no_repo_config,
         },
     )?;
-    if !c.quiet {
+    if !c.out.quiet {
         notify(&found.notices)?;
     }
     let (file, origin) = (&found.file, &found.origin);
@@ -256,41 +272,41 @@ pub(super) fn accept_baseline(
     }
 }
 
-/// Renders the outcome in the chosen format to `--output` or stdout, and to each `--report`
-/// file; then, when something blocks, what to do about it (for `stage`). The value is the
-/// exit code: 1 for a finding at or above its `fail_on`, else 3 when some files or objects
-/// could not be read (the scan is incomplete), else 0.
-pub(super) fn report(
+/// Writes the outcome in the chosen format to `--output` (or appends it, `--append`) or
+/// stdout, and to each `--report` file.
+pub(super) fn write_reports(
     outcome: &scan::ScanOutcome,
-    detector: &Detector,
-    c: &CommonArgs,
-    config: &Config,
-    stage: report::Stage,
-) -> Result<u8> {
-    let format = Format::from(c.format);
-    let color = match c.color {
+    rules: &RuleSet,
+    o: &OutputArgs,
+    status: &mut dyn Write,
+) -> Result<()> {
+    let format = Format::from(o.format);
+    if o.append && format != Format::Jsonl {
+        bail!("--append adds JSON Lines to a file: use it with --format jsonl");
+    }
+    let color = match o.color {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => {
-            c.output.is_none()
+            o.output.is_none()
                 && io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
     let opts = RenderOptions {
         color,
-        quiet: c.quiet,
+        quiet: o.quiet,
+        summary_line: o.append,
     };
-    let mut status = io::stderr().lock();
-    for (format, path) in &c.reports {
+    for (format, path) in &o.reports {
         let mut buf = Vec::new();
         let plain = RenderOptions {
-            color: false,
             quiet: true,
+            ..RenderOptions::default()
         };
         report::render(
             outcome,
-            detector.rules(),
+            rules,
             Format::from(*format),
             plain,
             &mut buf,
@@ -298,32 +314,43 @@ pub(super) fn report(
         )?;
         untrusted::write(path, &buf)?;
     }
-    match &c.output {
+    match &o.output {
         Some(path) => {
             let mut buf = Vec::new();
-            report::render(
-                outcome,
-                detector.rules(),
-                format,
-                opts,
-                &mut buf,
-                &mut status,
-            )?;
-            untrusted::write(path, &buf)?;
+            report::render(outcome, rules, format, opts, &mut buf, status)?;
+            if o.append {
+                untrusted::append(path, &buf)?;
+            } else {
+                untrusted::write(path, &buf)?;
+            }
         }
         None => {
             let mut out = io::BufWriter::new(io::stdout().lock());
-            report::render(
-                outcome,
-                detector.rules(),
-                format,
-                opts,
-                &mut out,
-                &mut status,
-            )?;
+            report::render(outcome, rules, format, opts, &mut out, status)?;
             out.flush()?;
         }
     }
+    Ok(())
+}
+
+/// Renders the outcome (`write_reports`), then, when something blocks, what to do about it
+/// (for `stage`). The value is the exit code: 1 for a finding at or above its `fail_on`, else
+/// 3 when some files or objects could not be read (the scan is incomplete), else 0.
+pub(super) fn report(
+    mut outcome: scan::ScanOutcome,
+    detector: &Detector,
+    c: &CommonArgs,
+    config: &Config,
+    stage: report::Stage,
+) -> Result<u8> {
+    if let Some(name) = &c.repository {
+        outcome.stats.repository = Some(name.clone());
+        for f in &mut outcome.findings {
+            f.repository = Some(name.clone());
+        }
+    }
+    let mut status = io::stderr().lock();
+    write_reports(&outcome, detector.rules(), &c.out, &mut status)?;
     let failing = outcome.findings.iter().any(|f| {
         let fail_on = if f.ai_policy {
             config.thresholds.fail_on.min(config.ai.fail_on)
@@ -332,8 +359,8 @@ pub(super) fn report(
         };
         !f.existing && f.severity >= fail_on
     });
-    if failing && !c.quiet && format == Format::Text {
-        report::advice(stage, outcome, &mut status)?;
+    if failing && !c.out.quiet && matches!(c.out.format, OutputFormat::Text) {
+        report::advice(stage, &outcome, &mut status)?;
     }
     let unreadable = outcome.unreadable();
     if !failing && unreadable > 0 {

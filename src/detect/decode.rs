@@ -22,6 +22,19 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// The encoding a report names (`"base64"`), if it is one.
+    pub fn named(name: &str) -> Option<Encoding> {
+        [
+            Encoding::Base64,
+            Encoding::Percent,
+            Encoding::Hex,
+            Encoding::Escapes,
+            Encoding::Html,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == name)
+    }
+
     /// The name shown in reports (`decoded: ["base64"]`).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -74,7 +74,18 @@ pub const LINE_MAX: usize = 4096;
 pub const CONTEXT: usize = 60;
 
 /// Line and column range of a secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct TextLocation {
     /// First line, 1-based.
     pub line: usize,

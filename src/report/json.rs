@@ -68,10 +68,27 @@ pub fn render(outcome: &ScanOutcome, out: &mut dyn Write) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
-/// One compact JSON object per finding.
-pub fn render_lines(outcome: &ScanOutcome, out: &mut dyn Write) -> io::Result<()> {
+/// One compact JSON object per finding; with `summary_line`, then `{"summary": {...}}`.
+pub fn render_lines(
+    outcome: &ScanOutcome,
+    summary_line: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     for f in &outcome.findings {
         serde_json::to_writer(&mut *out, f)?;
+        out.write_all(b"\n")?;
+    }
+    if summary_line {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            summary: Summary<'a>,
+        }
+        serde_json::to_writer(
+            &mut *out,
+            &Line {
+                summary: summary(outcome),
+            },
+        )?;
         out.write_all(b"\n")?;
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! Renderers only format; they never filter, sort or decide severity.
 
 pub mod json;
+pub mod merge;
 pub mod sarif;
 pub mod text;
 
@@ -31,6 +32,9 @@ pub struct RenderOptions {
     pub color: bool,
     /// No summary on the status stream (`--quiet`): the findings, or nothing.
     pub quiet: bool,
+    /// JSON Lines: end with one summary line (`{"summary": {...}}`), for reports that many
+    /// scans append to (`--append`): a reader knows which scans finished.
+    pub summary_line: bool,
 }
 
 /// Where a run that found something stands, for the advice after the report: what has
@@ -94,7 +98,7 @@ pub fn render(
     match format {
         Format::Text => text::render(outcome, opts, out, status),
         Format::Json => json::render(outcome, out),
-        Format::Jsonl => json::render_lines(outcome, out),
+        Format::Jsonl => json::render_lines(outcome, opts.summary_line, out),
         Format::Sarif => sarif::render(outcome, rules, out),
     }
 }

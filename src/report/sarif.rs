@@ -248,6 +248,15 @@ fn result(f: &Finding, rule_index: usize) -> sarif::Result {
     if let Some(e) = &f.exposure {
         props.insert("agentExposure".to_string(), json!(e));
     }
+    if let Some(r) = &f.repository {
+        props.insert("repository".to_string(), json!(r));
+    }
+    if f.also_in.iter().any(|o| o.repository.is_some()) {
+        props.insert("alsoIn".to_string(), json!(f.also_in));
+    }
+    if let Some(url) = &f.revoke {
+        props.insert("revoke".to_string(), json!(url));
+    }
     sarif::Result::builder()
         .rule_id(f.rule_id.clone())
         .rule_index(rule_index as i64)

@@ -82,9 +82,14 @@ fn block<'a>(
         f.ai.as_ref()
             .map(|t| format!("  {}", p.wrap("35", &format!("[AI: {}]", escape(&t.tool)))))
             .unwrap_or_default();
+    let repo = f
+        .repository
+        .as_ref()
+        .map(|r| format!("{}: ", p.wrap("1", &escape(r))))
+        .unwrap_or_default();
     writeln!(
         out,
-        "{}:{}:{}  {}  {}{ai_mark}",
+        "{repo}{}:{}:{}  {}  {}{ai_mark}",
         p.wrap("1", &escape(&f.path)),
         loc.line,
         loc.column,
@@ -157,7 +162,33 @@ fn block<'a>(
         )?,
         None => {}
     }
-    if !f.also_in.is_empty() {
+    if f.also_in.iter().any(|o| o.repository.is_some()) {
+        // Merged reports: the same secret elsewhere, by repository.
+        let shown: Vec<String> = f
+            .also_in
+            .iter()
+            .take(3)
+            .map(|o| {
+                format!(
+                    "{}:{}:{}",
+                    escape(o.repository.as_deref().unwrap_or("?")),
+                    escape(&o.path),
+                    o.line
+                )
+            })
+            .collect();
+        let more = f.also_in.len().saturating_sub(shown.len());
+        writeln!(
+            out,
+            "  also in {}{}",
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )?;
+    } else if !f.also_in.is_empty() {
         writeln!(
             out,
             "  also in {} other place(s) in history",
@@ -344,6 +375,15 @@ fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
                 format!(" ({})", tools.join("; "))
             }
         )?;
+    }
+    if let Some(n) = s.repositories {
+        return writeln!(
+            status,
+            "leakhound: {findings}; merged from {n} repositor{}: {} file(s) or blob(s) ({}){skipped}",
+            if n == 1 { "y" } else { "ies" },
+            s.files_scanned,
+            human_bytes(s.bytes_scanned)
+        );
     }
     writeln!(
         status,

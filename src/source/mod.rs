@@ -30,7 +30,7 @@ impl Serialize for BlobId {
 }
 
 /// Raw facts about a commit. Nothing here is a judgement (AI tagging reads these later).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 pub struct CommitInfo {
     /// Full commit id.
     pub id: String,
