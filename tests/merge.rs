@@ -269,3 +269,46 @@ fn bad_merge_input_is_a_clear_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--format jsonl"), "{}", stderr(&o));
 }
+
+/// A merged report can hold findings of rules this binary does not have (a scan's own
+/// `[[rule]]`): every SARIF result still points at its own rule.
+#[test]
+fn sarif_rule_indexes_hold_for_rules_the_merging_binary_lacks() {
+    let mut r = TestRepo::new();
+    r.commit_file(
+        "leakhound.toml",
+        "[[rule]]\nid = \"acme.token\"\nname = \"Acme token\"\nkeywords = [\"acme_\"]\nregex = '\\b(?P<secret>acme_[A-Za-z0-9]{24})\\b'\nseverity = \"high\"\nblast_radius = \"Acme.\"\n",
+        DEV,
+        "config",
+    );
+    r.commit_file(
+        "app.env",
+        &format!("A=acme_Zq8Kp3Lm7Xv2Nc9Rb4Tw6Yh1\nGH={}\n", github_token(64)),
+        DEV,
+        "app",
+    );
+    let out = tempfile::tempdir().expect("tmp");
+    let json = out.path().join("app.json");
+    let o = leakhound(
+        &r.path(),
+        &[
+            "scan",
+            ".",
+            "-f",
+            "json",
+            "-o",
+            json.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = leakhound(out.path(), &["merge", "app.json", "-f", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&o.stdout).expect("SARIF");
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    let results = run["results"].as_array().expect("results");
+    assert_eq!(results.len(), 2, "{sarif:#}");
+    for res in results {
+        let i = res["ruleIndex"].as_u64().expect("index") as usize;
+        assert_eq!(rules[i]["id"], res["ruleId"], "{sarif:#}");
+    }
+}

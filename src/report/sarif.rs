@@ -63,8 +63,11 @@ pub fn build(outcome: &ScanOutcome, rules: &RuleSet) -> sarif::Sarif {
     let mut descriptors = Vec::with_capacity(used.len());
     for (i, (id, slot)) in used.iter_mut().enumerate() {
         *slot = i;
-        if let Some(rule) = rules.get(id) {
-            descriptors.push(descriptor(rule));
+        match rules.get(id) {
+            Some(rule) => descriptors.push(descriptor(rule)),
+            // A rule this binary does not have (a merged report from a scan with user
+            // rules): a bare descriptor keeps every later `ruleIndex` pointing at its rule.
+            None => descriptors.push(sarif::ReportingDescriptor::builder().id(*id).build()),
         }
     }
     let results: Vec<sarif::Result> = shown
