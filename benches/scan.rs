@@ -67,15 +67,19 @@ fn corpus(bytes: usize) -> Vec<u8> {
 
 #[divan::bench(args = [64 * 1024, 4 * 1024 * 1024])]
 fn detect(bencher: divan::Bencher, size: usize) {
+    bench_detect(bencher, &corpus(size));
+}
+
+/// Detection over `text` with the built-in rules, per byte.
+fn bench_detect(bencher: divan::Bencher, text: &[u8]) {
     let detector = Detector::new(RuleSet::builtin().expect("built-in rules"));
-    let text = corpus(size);
     let mut scratch = Scratch::default();
     // Compile the lazily built regexes before timing.
-    detector.detect(&text, DetectOptions::default(), &mut scratch);
+    detector.detect(text, DetectOptions::default(), &mut scratch);
     bencher
         .counter(BytesCount::new(text.len()))
         .bench_local(|| {
-            black_box(detector.detect(black_box(&text), DetectOptions::default(), &mut scratch))
+            black_box(detector.detect(black_box(text), DetectOptions::default(), &mut scratch))
         });
 }
 
@@ -84,19 +88,12 @@ fn detect(bencher: divan::Bencher, size: usize) {
 /// text (they were quadratic until the gitleaks repository's history took 111 s).
 #[divan::bench(args = ["escapes", "runs"])]
 fn detect_adversarial(bencher: divan::Bencher, shape: &str) {
-    let detector = Detector::new(RuleSet::builtin().expect("built-in rules"));
     let unit: &[u8] = match shape {
         "escapes" => b"a%41b\\x41&amp;",
         _ => b"QUJDREVGR0hJSktM,",
     };
     let text: Vec<u8> = unit.iter().copied().cycle().take(1 << 20).collect();
-    let mut scratch = Scratch::default();
-    detector.detect(&text, DetectOptions::default(), &mut scratch);
-    bencher
-        .counter(BytesCount::new(text.len()))
-        .bench_local(|| {
-            black_box(detector.detect(black_box(&text), DetectOptions::default(), &mut scratch))
-        });
+    bench_detect(bencher, &text);
 }
 
 #[divan::bench(sample_count = 10)]

@@ -522,7 +522,9 @@ impl FileConfig {
         origin: &str,
         set: &crate::rules::RuleSet,
     ) -> Result<(), ConfigError> {
-        if self.imported {
+        if self.imported
+            || (self.rules.disable.is_empty() && self.allowlist.iter().all(|a| a.rules.is_empty()))
+        {
             return Ok(());
         }
         let ids: Vec<&str> = set

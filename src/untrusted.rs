@@ -134,27 +134,31 @@ mod libc_flags {
     pub const O_NONBLOCK: i32 = 0x0004;
 }
 
+/// What is at an output path, if anything, refusing a symbolic link (never written
+/// through) and a directory.
+fn writable(path: &Path) -> Result<Option<std::fs::Metadata>, UntrustedFileError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(err(
+            path,
+            "is a symbolic link: not written through (remove it or choose another file)",
+        )),
+        Ok(m) if m.is_dir() => Err(err(path, "is a directory")),
+        Ok(m) => Ok(Some(m)),
+        Err(_) => Ok(None),
+    }
+}
+
 /// Writes `bytes` to `path` through a new temporary file in the same directory, renamed over
 /// the target: a symlink at `path` is refused (never written through), and a reader never
 /// sees half a file.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<(), UntrustedFileError> {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            return Err(err(
-                path,
-                "is a symbolic link: not written through (remove it or choose another file)",
-            ))
-        }
-        Ok(m) if m.is_dir() => return Err(err(path, "is a directory")),
-        // A device or pipe (`/dev/null`, `/dev/stdout`, a FIFO) is written to, never replaced.
-        Ok(m) if !m.is_file() => {
-            return std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .and_then(|mut f| f.write_all(bytes))
-                .map_err(|e| err(path, format!("cannot write: {e}")));
-        }
-        _ => {}
+    // A device or pipe (`/dev/null`, `/dev/stdout`, a FIFO) is written to, never replaced.
+    if writable(path)?.is_some_and(|m| !m.is_file()) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(|e| err(path, format!("cannot write: {e}")));
     }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -179,16 +183,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), UntrustedFileError> {
 /// Appends `bytes` to `path` (created if missing) in one write, never through a symbolic
 /// link: JSON Lines reports that many scans add to, one block per scan.
 pub fn append(path: &Path, bytes: &[u8]) -> Result<(), UntrustedFileError> {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            return Err(err(
-                path,
-                "is a symbolic link: not written through (remove it or choose another file)",
-            ))
-        }
-        Ok(m) if m.is_dir() => return Err(err(path, "is a directory")),
-        _ => {}
-    }
+    writable(path)?;
     let mut options = std::fs::OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]

@@ -24,9 +24,9 @@ set -euo pipefail
 
 out=${GITHUB_OUTPUT:-/dev/stdout}
 
-sha256() { # sha256 FILE...: `<hex>  <file>` lines
-  if command -v sha256sum >/dev/null 2>&1; then sha256sum "$@"; else shasum -a 256 "$@"; fi
-}
+# sha256sum on Linux and Windows (Git Bash), shasum on macOS: `<hex>  <file>` lines.
+hasher=(sha256sum)
+command -v sha256sum >/dev/null 2>&1 || hasher=(shasum -a 256)
 
 target() {
   case "${RUNNER_OS:-Linux}/${RUNNER_ARCH:-X64}" in
@@ -48,8 +48,6 @@ plan() {
   local t v src
   t=$(target)
   v=$(version)
-  local hasher=(sha256sum)
-  command -v sha256sum >/dev/null 2>&1 || hasher=(shasum -a 256)
   src=$(cd "$ACTION_PATH" && find Cargo.toml Cargo.lock build.rs src rules -type f -print0 2>/dev/null \
     | LC_ALL=C sort -z | xargs -0 "${hasher[@]}" | "${hasher[@]}" | cut -c1-16)
   printf 'key=leakhound-%s-%s-%s-%s\n' "${t:-${RUNNER_OS:-x}-${RUNNER_ARCH:-x}}" "$v" "$src" \
@@ -81,7 +79,7 @@ from_release() {
   }
   local want got
   want=$(cut -d' ' -f1 <"$work/$name.sha256" | tr 'A-F' 'a-f')
-  got=$(sha256 "$work/$name" | cut -d' ' -f1)
+  got=$("${hasher[@]}" "$work/$name" | cut -d' ' -f1)
   if [ -z "$want" ] || [ "$want" != "$got" ]; then
     echo "::error::leakhound: checksum mismatch for $name (expected ${want:-nothing}, got $got): not installed"
     exit 2

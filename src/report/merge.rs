@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::finding::{Finding, Occurrence};
 use crate::scan::{Diagnostic, ScanOutcome};
+use crate::source::SkipReason;
 
 /// One report to merge: its text, and the name used for its repository when the report
 /// names none (the file's name without extension).
@@ -72,12 +73,13 @@ struct SummaryLine {
     summary: SummaryIn,
 }
 
-/// The reasons a scan skips files, as the summary names them.
+/// The reasons a scan skips files, as the summary names them (the walk's, and files or
+/// objects that could not be read).
 const SKIP_REASONS: &[&str] = &[
-    "binary",
-    "too large",
-    "symlink",
-    "special file",
+    SkipReason::Binary.as_str(),
+    SkipReason::TooLarge.as_str(),
+    SkipReason::Symlink.as_str(),
+    SkipReason::Special.as_str(),
     "unreadable",
 ];
 

@@ -140,7 +140,7 @@ pub enum SkipReason {
 
 impl SkipReason {
     /// Lowercase label for summaries.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             SkipReason::Binary => "binary",
             SkipReason::TooLarge => "too large",
