@@ -277,6 +277,14 @@ impl Allowlist {
         })
     }
 
+    /// The entries as written, in order (for digests of the effective settings).
+    pub fn specs(&self) -> Vec<&AllowSpec> {
+        match self.entries.get() {
+            Some(e) => e.iter().map(|c| &c.spec).collect(),
+            None => self.deferred.iter().map(|(s, _)| s).collect(),
+        }
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         match self.entries.get() {

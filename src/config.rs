@@ -60,6 +60,9 @@ pub struct Config {
     /// checked against guessed secrets without it.
     #[serde(skip)]
     pub fingerprint_key: Option<Arc<[u8]>>,
+    /// History scans with a cache: slow fingerprints already derived, by place.
+    #[serde(skip)]
+    pub fingerprint_book: Option<Arc<crate::finding::FingerprintBook>>,
     /// `[ai.hook]`: what the agent hooks block.
     pub hook: crate::ai::hook::HookSettings,
 }
@@ -119,6 +122,7 @@ impl Default for Config {
             markers: true,
             ignored_locations: Arc::default(),
             fingerprint_key: None,
+            fingerprint_book: None,
             hook: Default::default(),
         }
     }

@@ -245,6 +245,57 @@ impl Serialize for Secret {
 #[serde(transparent)]
 pub struct Fingerprint(pub String);
 
+/// Where a secret sits: the key of a [`FingerprintBook`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Place {
+    /// The blob.
+    pub blob: crate::source::BlobId,
+    /// The rule id.
+    pub rule: String,
+    /// The secret's byte span in the blob.
+    pub span: (u64, u64),
+}
+
+/// Slow fingerprints already derived, by the place of their secret, kept by the history
+/// cache so that a warm scan does not derive them again. Keyed by place, not by secret:
+/// nothing in it can be checked against a guess (a blob id hashes the whole file).
+#[derive(Debug, Default)]
+pub struct FingerprintBook {
+    map: std::sync::Mutex<std::collections::HashMap<Place, Fingerprint>>,
+}
+
+impl FingerprintBook {
+    /// A book holding `entries`.
+    pub fn new(entries: impl IntoIterator<Item = (Place, Fingerprint)>) -> FingerprintBook {
+        FingerprintBook {
+            map: std::sync::Mutex::new(entries.into_iter().collect()),
+        }
+    }
+
+    /// The fingerprint derived for the secret at `place`.
+    pub fn get(&self, place: &Place) -> Option<Fingerprint> {
+        self.map.lock().ok()?.get(place).cloned()
+    }
+
+    /// Remembers a derived fingerprint.
+    pub fn insert(&self, place: Place, fingerprint: Fingerprint) {
+        if let Ok(mut m) = self.map.lock() {
+            m.insert(place, fingerprint);
+        }
+    }
+
+    /// Every entry, sorted.
+    pub fn entries(&self) -> Vec<(Place, Fingerprint)> {
+        let mut all: Vec<(Place, Fingerprint)> = self
+            .map
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        all.sort();
+        all
+    }
+}
+
 /// Below this many bits (length x log2 of the size of the character classes it uses) a
 /// generated token still counts as guessable.
 pub const GUESSABLE_BITS: f64 = 100.0;

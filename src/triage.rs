@@ -120,12 +120,7 @@ pub fn triage(
         path: origin.path().to_string(),
         path_bytes: origin.raw_path().cloned(),
         location: candidate.location,
-        fingerprint: Fingerprint::derive(
-            &rule.spec.id,
-            &candidate.secret,
-            config.fingerprint_key.as_deref(),
-            generated,
-        ),
+        fingerprint: fingerprint(candidate, rule, origin, config, generated),
         legacy_fingerprint: Fingerprint::legacy(
             &rule.spec.id,
             &candidate.secret,
@@ -161,6 +156,44 @@ fn is_char_literal(c: &Candidate, path: &str) -> bool {
         && c.secret.len() > 1
         && c.before.ends_with('\'')
         && c.after.starts_with('\'')
+}
+
+/// The finding's fingerprint. A guessable secret's is deliberately slow to derive; a cached
+/// history scan finds the ones it derived before by place (blob, rule, span).
+fn fingerprint(
+    candidate: &Candidate,
+    rule: &Rule,
+    origin: &Origin,
+    config: &Config,
+    generated: bool,
+) -> Fingerprint {
+    let derive = || {
+        Fingerprint::derive(
+            &rule.spec.id,
+            &candidate.secret,
+            config.fingerprint_key.as_deref(),
+            generated,
+        )
+    };
+    let (Some(book), Some(blob)) = (config.fingerprint_book.as_deref(), origin.blob()) else {
+        return derive();
+    };
+    let place = crate::finding::Place {
+        blob,
+        rule: rule.spec.id.clone(),
+        span: (
+            candidate.secret_span.start as u64,
+            candidate.secret_span.end as u64,
+        ),
+    };
+    if let Some(f) = book.get(&place) {
+        return f;
+    }
+    let f = derive();
+    if crate::finding::guessable(&candidate.secret, generated) {
+        book.insert(place, f.clone());
+    }
+    f
 }
 
 #[cfg(test)]

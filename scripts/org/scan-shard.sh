@@ -10,6 +10,10 @@
 #   GH_TOKEN    used for https clones of private repositories (never written to disk)
 #   WORK        where clones go (default: a temp dir, removed after each repository)
 #   LEAKHOUND   the binary (default: leakhound on PATH)
+#   CACHE_DIR   history mode: leakhound's history cache (git --cache), filed by repository
+#               name, so the next run scans only commits and blobs it has not seen
+#   MIRRORS     history mode: keep bare clones here and fetch into them next time instead
+#               of cloning again (both directories are what actions/cache should hold)
 # Both modes ignore the repositories' own leakhound.toml, .gitleaksignore and baselines
 # (--no-repo-config): a repository does not get to hide its findings from the organisation.
 # A repository that cannot be cloned or scanned gets a summary line with "complete": false,
@@ -45,12 +49,28 @@ while IFS= read -r repo || [ -n "$repo" ]; do
   n=$((n + 1))
   url=${url_template//\{repo\}/$repo}
   dir="$work/$(printf '%s' "$repo" | tr '/' '_')"
-  rm -rf "$dir"
+  [ -n "${MIRRORS:-}" ] && [ "$mode" = history ] || rm -rf "$dir"
   start=$(date +%s)
+  keep=
   if [ "$mode" = history ]; then
-    git "${auth[@]}" clone --quiet --bare --no-local "$url" "$dir" 2>"$work/clone.log" \
-      || { failed "$repo" "clone failed: $(tail -n 1 "$work/clone.log")"; continue; }
-    "$lh" git "$dir" --no-repo-config --repository "$repo" --format jsonl --append -o "$out" --quiet
+    if [ -n "${MIRRORS:-}" ]; then
+      mkdir -p "$MIRRORS"
+      dir="$MIRRORS/$(printf '%s' "$repo" | tr '/' '_').git"
+      keep=1
+    fi
+    if [ -n "$keep" ] && [ -d "$dir" ]; then
+      # Every branch and tag as the server has them now (deleted ones go too).
+      git "${auth[@]}" -C "$dir" fetch --quiet --prune --force "$url" \
+        '+refs/heads/*:refs/heads/*' '+refs/tags/*:refs/tags/*' 2>"$work/clone.log" \
+        || { failed "$repo" "fetch failed: $(tail -n 1 "$work/clone.log")"; continue; }
+    else
+      rm -rf "$dir"
+      git "${auth[@]}" clone --quiet --bare --no-local "$url" "$dir" 2>"$work/clone.log" \
+        || { failed "$repo" "clone failed: $(tail -n 1 "$work/clone.log")"; continue; }
+    fi
+    cache=()
+    [ -n "${CACHE_DIR:-}" ] && cache=(--cache "$CACHE_DIR")
+    "$lh" git "$dir" --no-repo-config --repository "$repo" "${cache[@]}" --format jsonl --append -o "$out" --quiet
   else
     git "${auth[@]}" clone --quiet --depth 1 --no-local "$url" "$dir" 2>"$work/clone.log" \
       || { failed "$repo" "clone failed: $(tail -n 1 "$work/clone.log")"; continue; }
@@ -63,6 +83,6 @@ while IFS= read -r repo || [ -n "$repo" ]; do
     0|1|3) echo "scan-shard: $repo ($mode): exit $code in $(( $(date +%s) - start ))s" ;;
     *) failed "$repo" "leakhound exited $code" ;;
   esac
-  rm -rf "$dir"
+  [ -n "$keep" ] || rm -rf "$dir"
 done
 echo "scan-shard: $n repositories scanned into $out"

@@ -101,5 +101,28 @@ assert d["summary"]["repositories"] == 2, d["summary"]
 PY
 grep -q "acme/gone: clone failed" "$tmp/log-broken" && ok "...and the shard log names it" || bad "no clone failure in the log"
 
+# Incremental history runs (what the workflow keeps in actions/cache): kept bare clones are
+# fetched into, the history cache files each repository by name, and a second run after a
+# push scans only what is new, with the findings of a full scan.
+export CACHE_DIR="$tmp/cache" MIRRORS="$tmp/mirrors"
+printf 'acme/api\nacme/tools\n' >"$tmp/inc.txt"
+MODE=history "$here/scripts/org/scan-shard.sh" "$tmp/out/inc1.jsonl" <"$tmp/inc.txt" >"$tmp/log-inc" 2>&1
+[ -d "$MIRRORS/acme_api.git" ] && [ "$(ls "$CACHE_DIR" | wc -l)" -eq 2 ] \
+  && ok "history with CACHE_DIR and MIRRORS keeps 2 clones and 2 cache files" \
+  || { bad "incremental: no clones or cache files kept"; cat "$tmp/log-inc"; }
+w="$tmp/src/api" && printf 'NEW=%s\n' "$(token 75)" >"$w/new.env" && git -C "$w" add new.env \
+  && git -C "$w" commit -qm "add new" && git -C "$w" push -q "$tmp/remote/acme/api.git" HEAD:main 2>/dev/null
+MODE=history "$here/scripts/org/scan-shard.sh" "$tmp/out/inc2.jsonl" <"$tmp/inc.txt" >"$tmp/log-inc2" 2>&1
+unset CACHE_DIR MIRRORS
+MODE=history "$here/scripts/org/scan-shard.sh" "$tmp/out/full2.jsonl" <"$tmp/inc.txt" >>"$tmp/log-inc2" 2>&1
+python3 - "$tmp/out/inc2.jsonl" "$tmp/out/full2.jsonl" <<'PY' && ok "the second, incremental run finds the pushed secret and equals a full scan" || { bad "incremental run"; cat "$tmp/log-inc2"; }
+import json, sys
+def lines(p):
+    return [json.loads(l) for l in open(p) if l.strip()]
+inc, full = lines(sys.argv[1]), lines(sys.argv[2])
+assert inc == full, (inc, full)
+assert any(f.get("path") == "new.env" for f in inc if "rule_id" in f), inc
+PY
+
 echo "org-scan: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -8,35 +8,65 @@ use std::sync::Arc;
 
 use git2::{Commit, ObjectType, Oid, Repository, Sort, Tree};
 
-use super::{BlobId, CommitInfo, SourceError};
+use super::{BlobId, CommitInfo, IdMap, IdSet, SourceError};
+
+/// A commit id (SHA-1).
+pub type CommitId = BlobId;
 
 /// A blob to scan and the place it first appeared.
 #[derive(Debug, Clone)]
 pub struct HistoryBlob {
     /// The blob.
     pub id: BlobId,
-    /// The commit that introduced it at `path` (oldest first in topological order).
-    pub commit: Arc<CommitInfo>,
-    /// Path in that commit's tree, `/`-separated.
-    pub path: String,
+    /// The commit that introduced it at `path`: the first in history order that holds it.
+    pub commit: CommitId,
+    /// That commit's place in history order (see [`order_key`]); blobs sort by
+    /// (`key`, `commit`, `seq`).
+    pub key: i64,
+    /// Order among the blobs the same commit introduced (tree order of their paths).
+    pub seq: u32,
+    /// Path in that commit's tree, `/`-separated (shared: most paths hold many blobs).
+    pub path: Arc<str>,
     /// The path's bytes when they are not UTF-8.
     pub raw: Option<super::RawPath>,
+}
+
+/// What a walk of every ref (or one branch) covered, kept so that the next walk of the same
+/// repository reads only the commits added since: see `source::cache`.
+#[derive(Debug, Clone, Default)]
+pub struct Walked {
+    /// The commits the walk started from.
+    pub tips: Vec<CommitId>,
+    /// Every commit covered and its order key.
+    pub keys: IdMap<i64>,
+    /// Whether any tree holds a submodule entry.
+    pub submodules: bool,
 }
 
 /// What a history walk found.
 #[derive(Debug, Default)]
 pub struct History {
-    /// Unique blobs, each with its first origin, in discovery order.
+    /// Unique blobs, each with its first origin, in history order.
     pub blobs: Vec<HistoryBlob>,
-    /// Commits walked.
+    /// Facts of the commits read by this walk (every commit, unless it continued an earlier
+    /// walk: then only the new ones; [`commit_infos`] reads others on demand).
+    pub infos: IdMap<Arc<CommitInfo>>,
+    /// Commits in the selection.
     pub commits: usize,
     /// Blobs in the tree of HEAD (for "still present at HEAD").
-    pub head_blobs: HashSet<BlobId>,
+    pub head_blobs: IdSet,
     /// Facts worth telling the user: shallow clone, submodules not followed, range fallbacks.
     pub notes: Vec<String>,
     /// What could not be read (a missing or corrupt commit, tree or ref target): each makes
     /// the scan incomplete, which must never pass as clean.
     pub problems: Vec<String>,
+    /// For walks of every ref or one branch: the state to continue from (worth keeping
+    /// only when `problems` is empty).
+    pub walked: Option<Walked>,
+    /// True when an earlier walk was continued (only the commits since were read).
+    pub resumed: bool,
+    /// Why an earlier walk given to continue from was not used.
+    pub cache_note: Option<String>,
 }
 
 /// Which commits to walk.
@@ -97,24 +127,7 @@ fn is_zero(sha: &str) -> bool {
     !sha.is_empty() && sha.bytes().all(|b| b == b'0')
 }
 
-/// Object ids are SHA-1 output, already uniform: hash sets of them need no SipHash.
-#[derive(Default, Clone, Copy)]
-struct OidHasher(u64);
-
-impl std::hash::Hasher for OidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
-        }
-    }
-}
-
-type OidSet = HashSet<Oid, std::hash::BuildHasherDefault<OidHasher>>;
+type OidSet = HashSet<Oid, std::hash::BuildHasherDefault<super::IdHasher>>;
 
 /// Opens a repository (work tree or bare) without searching parent directories.
 pub fn open(path: &Path) -> Result<Repository, SourceError> {
@@ -195,10 +208,17 @@ fn bound_pack_mappings() {
     });
 }
 
-/// Walks the selected history of the repository at `path`.
+/// An earlier walk to continue from: its state and its blobs.
+pub type Prior = (Walked, Vec<HistoryBlob>);
+
+/// Walks the selected history of the repository at `path`. With `prior` (an earlier walk of
+/// the same selection) only commits not reachable from its tips are read, and the result is
+/// the one a walk from scratch gives: blobs are placed by [`order_key`], which new commits
+/// never change for old ones. `observe` sees each commit this walk reads, in history order.
 pub fn walk_history(
     path: &Path,
     selection: &Selection,
+    prior: Option<Prior>,
     observe: &mut dyn FnMut(&Arc<CommitInfo>),
 ) -> Result<History, SourceError> {
     let repo = open(path)?;
@@ -218,54 +238,420 @@ pub fn walk_history(
     if let Ok(head) = repo.head().and_then(|h| h.peel_to_tree()) {
         collect_tree_blobs(&repo, &head, &mut out.head_blobs);
     }
-    let mut walk = repo.revwalk().map_err(|e| git_err(path, e))?;
-    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
-        .map_err(|e| git_err(path, e))?;
-    let range = match selection {
+    // Deepening a shallow clone gives old commits parents, and so new order keys.
+    if prior.is_some() && repo.is_shallow() {
+        out.cache_note = Some("shallow clone: history walked from scratch".into());
+    }
+    let prior = prior.filter(|_| !repo.is_shallow());
+    match selection {
         Selection::All => {
-            let (mut tips, mut dangling) = (0, Vec::new());
-            for r in repo.references().map_err(|e| git_err(path, e))?.flatten() {
-                match r.peel_to_commit() {
-                    Ok(c) => {
-                        walk.push(c.id()).map_err(|e| git_err(path, e))?;
-                        tips += 1;
-                    }
-                    // Tags of trees or blobs are fine to skip; a ref to a missing or unreadable
-                    // object is not.
-                    Err(_) if peels_to_tree_or_blob(&r) => {}
-                    Err(_) => {
-                        dangling.push(String::from_utf8_lossy(r.name_bytes()).into_owned());
-                    }
-                }
-            }
-            if !dangling.is_empty() {
-                out.problems.push(format!(
-                    "{} ref(s) point at missing or unreadable objects and were skipped: {}",
-                    dangling.len(),
-                    dangling.join(", ")
-                ));
-            }
-            if tips == 0 {
+            let tips = ref_tips(&repo, path, &mut out)?;
+            if tips.is_empty() {
                 out.notes.push("the repository has no commits".into());
                 return Ok(out);
             }
-            false
+            walk_ordered(&repo, tips, prior, &mut out, observe);
         }
         Selection::Branch(rev) => {
-            let c = resolve(&repo, rev).map_err(|e| git_err(path, e))?;
-            walk.push(c).map_err(|e| git_err(path, e))?;
-            false
+            let tip = resolve(&repo, rev).map_err(|e| git_err(path, e))?;
+            walk_ordered(&repo, vec![tip], prior, &mut out, observe);
         }
+        Selection::Range { .. } | Selection::Push(_) => {
+            walk_range(&repo, path, selection, &mut out, observe)?;
+        }
+    }
+    Ok(out)
+}
+
+/// The commit every ref peels to, deduplicated; refs to missing objects are problems.
+fn ref_tips(repo: &Repository, path: &Path, out: &mut History) -> Result<Vec<Oid>, SourceError> {
+    let (mut tips, mut dangling) = (Vec::new(), Vec::new());
+    for r in repo.references().map_err(|e| git_err(path, e))?.flatten() {
+        match r.peel_to_commit() {
+            Ok(c) => tips.push(c.id()),
+            // Tags of trees or blobs are fine to skip; a ref to a missing or unreadable
+            // object is not.
+            Err(_) if peels_to_tree_or_blob(&r) => {}
+            Err(_) => dangling.push(String::from_utf8_lossy(r.name_bytes()).into_owned()),
+        }
+    }
+    if !dangling.is_empty() {
+        out.problems.push(format!(
+            "{} ref(s) point at missing or unreadable objects and were skipped: {}",
+            dangling.len(),
+            dangling.join(", ")
+        ));
+    }
+    tips.sort();
+    tips.dedup();
+    Ok(tips)
+}
+
+/// A commit's place in history order: its "corrected commit date" (git's generation
+/// number v2), the committer time raised to one second past every parent's key. Parents
+/// always sort before children, and the key of a commit depends only on its ancestors, so
+/// commits added later never move the old ones: what makes an incremental walk give the
+/// same answer as a full one. Ties break by commit id.
+pub fn order_key(committer_time: i64, parent_keys: impl Iterator<Item = i64>) -> i64 {
+    parent_keys.fold(committer_time, |k, p| k.max(p.saturating_add(1)))
+}
+
+/// A commit read by the first pass of an ordered walk.
+struct Node {
+    id: Oid,
+    key: i64,
+    tree: Oid,
+    first_parent: Option<Oid>,
+    info: Arc<CommitInfo>,
+}
+
+/// Every commit reachable from `tips` without passing through a commit in `known` (the
+/// ancestor-closed set an earlier walk covered), with its order key. Our own traversal, not
+/// a revwalk: hiding the earlier tips made libgit2 mark their whole ancestry (a third of a
+/// second on curl to find one new commit), and its topological sort is not needed: the keys
+/// give the order.
+fn list_commits(
+    repo: &Repository,
+    tips: &[Oid],
+    known: &IdMap<i64>,
+    problems: &mut Vec<String>,
+) -> Vec<Node> {
+    struct Read {
+        node: Node,
+        parents: Vec<Oid>,
+    }
+    let mut read: Vec<Read> = Vec::new();
+    let mut index: HashMap<Oid, usize, std::hash::BuildHasherDefault<super::IdHasher>> =
+        HashMap::default();
+    let mut stack: Vec<Oid> = tips.to_vec();
+    while let Some(id) = stack.pop() {
+        if index.contains_key(&id) || known.contains_key(&blob_id(id)) {
+            continue;
+        }
+        let commit = match repo.find_commit(id) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(format!("commit {id} cannot be read: {}", e.message()));
+                continue;
+            }
+        };
+        let parents: Vec<Oid> = commit.parent_ids().collect();
+        stack.extend(parents.iter().rev().copied());
+        index.insert(id, read.len());
+        read.push(Read {
+            node: Node {
+                id,
+                key: commit.committer().when().seconds(),
+                tree: commit.tree_id(),
+                first_parent: parents.first().copied(),
+                info: Arc::new(commit_info(&commit)),
+            },
+            parents,
+        });
+    }
+    // Keys, parents first (an explicit stack: histories are deeper than any thread stack).
+    // 0: not reached, 1: on the stack, 2: done; a parent on the stack (a cycle, which only a
+    // forged graft could make) is skipped rather than followed for ever.
+    let mut state = vec![0u8; read.len()];
+    for start in 0..read.len() {
+        let mut todo = vec![start];
+        while let Some(&i) = todo.last() {
+            if state[i] == 2 {
+                todo.pop();
+                continue;
+            }
+            state[i] = 1;
+            let pending: Vec<usize> = read[i]
+                .parents
+                .iter()
+                .filter_map(|p| index.get(p).copied())
+                .filter(|&p| state[p] == 0)
+                .collect();
+            if !pending.is_empty() {
+                todo.extend(pending);
+                continue;
+            }
+            let parent_keys: Vec<i64> = read[i]
+                .parents
+                .iter()
+                .filter_map(|p| match index.get(p) {
+                    Some(&j) => (state[j] == 2).then_some(read[j].node.key),
+                    None => known.get(&blob_id(*p)).copied(),
+                })
+                .collect();
+            read[i].node.key = order_key(read[i].node.key, parent_keys.into_iter());
+            state[i] = 2;
+            todo.pop();
+        }
+    }
+    read.into_iter().map(|r| r.node).collect()
+}
+
+/// True when every tip of the earlier walk is still reachable: a tip now, a parent of a new
+/// commit, or an ancestor of a tip (checked for a few; more is a rewrite, walked afresh).
+fn still_reachable(repo: &Repository, old_tips: &[CommitId], tips: &[Oid], nodes: &[Node]) -> bool {
+    let now: IdSet = tips.iter().map(|t| blob_id(*t)).collect();
+    let mut parents = IdSet::default();
+    for n in nodes {
+        for p in &n.info.parents {
+            if let Ok(p) = Oid::from_str(p) {
+                parents.insert(blob_id(p));
+            }
+        }
+    }
+    let mut checks = 0;
+    old_tips.iter().all(|t| {
+        if now.contains(t) || parents.contains(t) {
+            return true;
+        }
+        checks += 1;
+        checks <= 64
+            && tips
+                .iter()
+                .any(|c| repo.graph_descendant_of(*c, oid(t)).unwrap_or(false))
+    })
+}
+
+/// A walk of every commit reachable from `tips`, in history order; each blob is placed at
+/// the first commit that holds it and, within that commit, at its first path in tree order.
+fn walk_ordered(
+    repo: &Repository,
+    tips: Vec<Oid>,
+    prior: Option<Prior>,
+    out: &mut History,
+    observe: &mut dyn FnMut(&Arc<CommitInfo>),
+) {
+    let mut problems = Vec::new();
+    let mut resumed = None;
+    if let Some((walked, blobs)) = prior {
+        let nodes = list_commits(repo, &tips, &walked.keys, &mut problems);
+        if problems.is_empty() && still_reachable(repo, &walked.tips, &tips, &nodes) {
+            resumed = Some((walked, blobs, nodes));
+        }
+        if resumed.is_none() {
+            problems.clear();
+            out.cache_note = Some(
+                "refs were rewritten or deleted since the cached walk: history walked from scratch"
+                    .into(),
+            );
+        }
+    }
+    let (mut walked, mut blobs, mut nodes) = match resumed {
+        Some(r) => {
+            out.resumed = true;
+            r
+        }
+        None => {
+            let nodes = list_commits(repo, &tips, &IdMap::default(), &mut problems);
+            (Walked::default(), Vec::new(), nodes)
+        }
+    };
+    nodes.sort_unstable_by_key(|n| (n.key, n.id));
+    let new: OidSet = nodes.iter().map(|n| n.id).collect();
+    let mut index: IdMap<usize> = IdMap::with_capacity_and_hasher(blobs.len(), Default::default());
+    for (i, b) in blobs.iter().enumerate() {
+        index.insert(b.id, i);
+    }
+    let mut seen_trees = OidSet::default();
+    for node in &nodes {
+        observe(&node.info);
+        let id = blob_id(node.id);
+        out.infos.insert(id, Arc::clone(&node.info));
+        walked.keys.insert(id, node.key);
+        let tree = match repo.find_tree(node.tree) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(format!(
+                    "commit {}: its tree cannot be read: {}",
+                    node.id,
+                    e.message()
+                ));
+                continue;
+            }
+        };
+        // A parent the earlier walk covered: what this commit shares with it is old.
+        let base = node
+            .first_parent
+            .filter(|p| !new.contains(p))
+            .and_then(|p| repo.find_commit(p).ok()?.tree().ok());
+        let mut place = Placer {
+            commit: id,
+            key: node.key,
+            seq: 0,
+            blobs: &mut blobs,
+            index: &mut index,
+        };
+        walked.submodules |= walk_tree(
+            repo,
+            node.id,
+            tree,
+            base,
+            &mut seen_trees,
+            &mut place,
+            &mut problems,
+        );
+    }
+    blobs.sort_by_key(|b| (b.key, b.commit, b.seq));
+    out.commits = walked.keys.len();
+    if walked.submodules {
+        out.notes.push(
+            "submodule entries were not followed (scan those repositories separately)".into(),
+        );
+    }
+    walked.tips = tips.iter().map(|t| blob_id(*t)).collect();
+    out.blobs = blobs;
+    out.walked = Some(walked);
+    out.problems.extend(problems);
+}
+
+/// Places the blobs one commit holds: a blob seen for the first time, or held by a commit
+/// earlier in history order than where it was placed, is placed here.
+struct Placer<'a> {
+    commit: CommitId,
+    key: i64,
+    seq: u32,
+    blobs: &'a mut Vec<HistoryBlob>,
+    index: &'a mut IdMap<usize>,
+}
+
+impl Placer<'_> {
+    fn offer(&mut self, id: Oid, path: impl FnOnce() -> Vec<u8>) {
+        let id = blob_id(id);
+        let here = (self.key, self.commit);
+        let slot = match self.index.get(&id) {
+            Some(&i) if (self.blobs[i].key, self.blobs[i].commit) <= here => return,
+            Some(&i) => i,
+            None => {
+                self.index.insert(id, self.blobs.len());
+                self.blobs.push(HistoryBlob {
+                    id,
+                    commit: self.commit,
+                    key: self.key,
+                    seq: 0,
+                    path: Arc::from(""),
+                    raw: None,
+                });
+                self.blobs.len() - 1
+            }
+        };
+        let (path, raw) = super::path_name(path());
+        let b = &mut self.blobs[slot];
+        (b.commit, b.key, b.seq, b.path, b.raw) =
+            (self.commit, self.key, self.seq, path.into(), raw);
+        self.seq += 1;
+    }
+}
+
+/// Offers every blob of `tree` in tree order (depth first, entries in git's order), except
+/// under subtrees already walked and entries equal to `base` (the tree of a parent the
+/// earlier walk covered) at the same path. Returns whether a submodule entry was seen.
+fn walk_tree<'r>(
+    repo: &'r Repository,
+    commit: Oid,
+    tree: Tree<'r>,
+    base: Option<Tree<'r>>,
+    seen_trees: &mut OidSet,
+    place: &mut Placer<'_>,
+    problems: &mut Vec<String>,
+) -> bool {
+    struct Frame<'r> {
+        tree: Tree<'r>,
+        base: Option<Tree<'r>>,
+        prefix: Vec<u8>,
+        next: usize,
+    }
+    if !seen_trees.insert(tree.id()) {
+        return false;
+    }
+    let mut submodules = false;
+    let mut stack = vec![Frame {
+        tree,
+        base,
+        prefix: Vec::new(),
+        next: 0,
+    }];
+    while let Some(top) = stack.last_mut() {
+        // None: this tree is done; Some(frame): a subtree to descend into.
+        let step: Option<Option<Frame<'r>>> = 'entry: {
+            let Some(e) = top.tree.get(top.next) else {
+                break 'entry None;
+            };
+            top.next += 1;
+            let name = e.name_bytes();
+            let old = top.base.as_ref().and_then(|b| b.get_name_bytes(name));
+            if old.as_ref().is_some_and(|o| o.id() == e.id()) {
+                break 'entry Some(None);
+            }
+            // Paths are built only for what is placed or descended into: most entries are not.
+            let full = |prefix: &[u8]| {
+                let mut p = Vec::with_capacity(prefix.len() + 1 + name.len());
+                if !prefix.is_empty() {
+                    p.extend_from_slice(prefix);
+                    p.push(b'/');
+                }
+                p.extend_from_slice(name);
+                p
+            };
+            match e.kind() {
+                Some(ObjectType::Tree) if seen_trees.insert(e.id()) => match repo.find_tree(e.id())
+                {
+                    Ok(sub) => {
+                        let base = old
+                            .filter(|o| o.kind() == Some(ObjectType::Tree))
+                            .and_then(|o| repo.find_tree(o.id()).ok());
+                        break 'entry Some(Some(Frame {
+                            tree: sub,
+                            base,
+                            prefix: full(&top.prefix),
+                            next: 0,
+                        }));
+                    }
+                    Err(err) => problems.push(format!(
+                        "commit {commit}: tree {} at {} cannot be read: {}",
+                        e.id(),
+                        String::from_utf8_lossy(&full(&top.prefix)),
+                        err.message()
+                    )),
+                },
+                Some(ObjectType::Blob) => place.offer(e.id(), || full(&top.prefix)),
+                Some(ObjectType::Commit) => submodules = true,
+                _ => {}
+            }
+            Some(None)
+        };
+        match step {
+            None => {
+                stack.pop();
+            }
+            Some(descend) => stack.extend(descend),
+        }
+    }
+    submodules
+}
+
+/// Range and push selections: the blobs each commit introduced, in libgit2's topological
+/// order (a range is small; nothing is cached).
+fn walk_range(
+    repo: &Repository,
+    path: &Path,
+    selection: &Selection,
+    out: &mut History,
+    observe: &mut dyn FnMut(&Arc<CommitInfo>),
+) -> Result<(), SourceError> {
+    let mut walk = repo.revwalk().map_err(|e| git_err(path, e))?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)
+        .map_err(|e| git_err(path, e))?;
+    match selection {
         Selection::Range { base, head } => {
-            let h = resolve(&repo, head).map_err(|e| git_err(path, e))?;
+            let h = resolve(repo, head).map_err(|e| git_err(path, e))?;
             walk.push(h).map_err(|e| git_err(path, e))?;
             let zero = !base.is_empty() && base.bytes().all(|b| b == b'0');
-            match (zero, resolve(&repo, base)) {
+            match (zero, resolve(repo, base)) {
                 (false, Ok(b)) => walk.hide(b).map_err(|e| git_err(path, e))?,
                 (zero, _) => {
                     // A new branch (all-zero base) or a base this clone does not have (force
                     // push, shallow fetch): scan what no other branch already holds.
-                    let hidden = hide_refs(&repo, &mut walk, |_, c| c != h);
+                    let hidden = hide_refs(repo, &mut walk, |_, c| c != h);
                     out.notes.push(if zero {
                         format!(
                             "base is all zeros (new branch): scanned commits of {head} not on {hidden} other ref(s)"
@@ -277,24 +663,23 @@ pub fn walk_history(
                     });
                 }
             }
-            true
         }
         Selection::Push(updates) => {
             if updates.is_empty() {
                 out.notes
                     .push("nothing to push (only deletions or no input)".into());
-                return Ok(out);
+                return Ok(());
             }
             let mut hid_remotes = false;
             for u in updates {
-                let local = resolve(&repo, &u.local).map_err(|e| git_err(path, e))?;
+                let local = resolve(repo, &u.local).map_err(|e| git_err(path, e))?;
                 walk.push(local).map_err(|e| git_err(path, e))?;
-                match (is_zero(&u.remote), resolve(&repo, &u.remote)) {
+                match (is_zero(&u.remote), resolve(repo, &u.remote)) {
                     (false, Ok(r)) => walk.hide(r).map_err(|e| git_err(path, e))?,
                     _ if !hid_remotes => {
                         // A new branch, or a remote value we do not have: what no
                         // remote-tracking ref holds is what the remote has not seen.
-                        let n = hide_refs(&repo, &mut walk, |name, _| {
+                        let n = hide_refs(repo, &mut walk, |name, _| {
                             name.starts_with(b"refs/remotes/")
                         });
                         hid_remotes = true;
@@ -306,19 +691,14 @@ pub fn walk_history(
                     _ => {}
                 }
             }
-            true
         }
-    };
-
-    let mut seen_trees = OidSet::default();
+        Selection::All | Selection::Branch(_) => return Ok(()),
+    }
     let mut seen_blobs = OidSet::default();
-    let mut submodules = 0usize;
-    for id in walk {
+    for (n, id) in walk.enumerate() {
         let id = match id {
             Ok(id) => id,
             Err(e) => {
-                // A commit whose parents cannot be read ends the walk: what lies behind it
-                // is unknown.
                 out.problems.push(format!(
                     "the commit graph could not be walked further: {}",
                     e.message()
@@ -337,6 +717,7 @@ pub fn walk_history(
         out.commits += 1;
         let info = Arc::new(commit_info(&commit));
         observe(&info);
+        out.infos.insert(blob_id(id), Arc::clone(&info));
         let tree = match commit.tree() {
             Ok(t) => t,
             Err(e) => {
@@ -347,64 +728,30 @@ pub fn walk_history(
                 continue;
             }
         };
-        if range {
-            introduced(
-                &repo,
-                &commit,
-                &tree,
-                &info,
-                &mut seen_blobs,
-                &mut out.blobs,
-                &mut out.problems,
-            );
-        } else {
-            let mut stack = vec![(tree, Vec::<u8>::new())];
-            while let Some((t, prefix)) = stack.pop() {
-                // Paths are built only for entries not seen before: most are skipped.
-                let full = |name: &[u8]| {
-                    let mut p = Vec::with_capacity(prefix.len() + 1 + name.len());
-                    if !prefix.is_empty() {
-                        p.extend_from_slice(&prefix);
-                        p.push(b'/');
-                    }
-                    p.extend_from_slice(name);
-                    p
-                };
-                for e in t.iter() {
-                    match e.kind() {
-                        Some(ObjectType::Tree) if seen_trees.insert(e.id()) => {
-                            match repo.find_tree(e.id()) {
-                                Ok(sub) => stack.push((sub, full(e.name_bytes()))),
-                                Err(err) => out.problems.push(format!(
-                                    "commit {id}: tree {} at {} cannot be read: {}",
-                                    e.id(),
-                                    String::from_utf8_lossy(&full(e.name_bytes())),
-                                    err.message()
-                                )),
-                            }
-                        }
-                        Some(ObjectType::Blob) if seen_blobs.insert(e.id()) => {
-                            let (path, raw) = super::path_name(full(e.name_bytes()));
-                            out.blobs.push(HistoryBlob {
-                                id: blob_id(e.id()),
-                                commit: info.clone(),
-                                path,
-                                raw,
-                            });
-                        }
-                        Some(ObjectType::Commit) => submodules += 1,
-                        _ => {}
-                    }
-                }
-            }
-        }
+        introduced(
+            repo,
+            &commit,
+            &tree,
+            n as i64,
+            &mut seen_blobs,
+            &mut out.blobs,
+            &mut out.problems,
+        );
     }
-    if submodules > 0 {
-        out.notes.push(format!(
-            "{submodules} submodule entries were not followed (scan those repositories separately)"
-        ));
-    }
-    Ok(out)
+    Ok(())
+}
+
+/// Facts of the given commits, read from the repository (those a resumed walk did not
+/// read); unreadable ones are left out.
+pub fn commit_infos(
+    repo: &Repository,
+    ids: impl Iterator<Item = CommitId>,
+) -> IdMap<Arc<CommitInfo>> {
+    ids.filter_map(|id| {
+        let c = repo.find_commit(oid(&id)).ok()?;
+        Some((id, Arc::new(commit_info(&c))))
+    })
+    .collect()
 }
 
 /// The blob at `path` in `commit` (hex, full or abbreviated), if both exist: where a
@@ -524,7 +871,7 @@ fn introduced(
     repo: &Repository,
     commit: &Commit<'_>,
     tree: &Tree<'_>,
-    info: &Arc<CommitInfo>,
+    key: i64,
     seen: &mut OidSet,
     out: &mut Vec<HistoryBlob>,
     problems: &mut Vec<String>,
@@ -580,20 +927,24 @@ fn introduced(
         .filter(|(p, id)| rest.iter().all(|m| m.get(*p) == Some(*id)))
         .collect();
     paths.sort();
+    let mut seq = 0;
     for (p, id) in paths {
         if seen.insert(*id) {
             let (path, raw) = super::path_name(p.clone());
             out.push(HistoryBlob {
                 id: blob_id(*id),
-                commit: info.clone(),
-                path,
+                commit: blob_id(commit.id()),
+                key,
+                seq,
+                path: path.into(),
                 raw,
             });
+            seq += 1;
         }
     }
 }
 
-fn collect_tree_blobs(repo: &Repository, tree: &Tree<'_>, out: &mut HashSet<BlobId>) {
+fn collect_tree_blobs(repo: &Repository, tree: &Tree<'_>, out: &mut IdSet) {
     for e in tree.iter() {
         match e.kind() {
             Some(ObjectType::Blob) => {
@@ -654,8 +1005,8 @@ pub fn staged(path: &Path) -> Result<Vec<StagedEntry>, SourceError> {
 /// has just decoded, as `git cat-file --batch-all-objects --unordered` does. Objects not in a
 /// pack (loose) are absent. Unreadable or unknown index files are skipped: order is only
 /// an optimisation.
-pub fn pack_positions(repo: &Repository) -> HashMap<BlobId, (u32, u64)> {
-    let mut out = HashMap::new();
+pub fn pack_positions(repo: &Repository) -> IdMap<(u32, u64)> {
+    let mut out = IdMap::default();
     for (pack, path) in pack_indexes(repo).iter().enumerate() {
         if let Ok(bytes) = std::fs::read(path) {
             read_idx_v2(&bytes, pack as u32, &mut out);
@@ -679,7 +1030,7 @@ fn pack_indexes(repo: &Repository) -> Vec<std::path::PathBuf> {
     idx
 }
 
-fn read_idx_v2(b: &[u8], pack: u32, out: &mut HashMap<BlobId, (u32, u64)>) {
+fn read_idx_v2(b: &[u8], pack: u32, out: &mut IdMap<(u32, u64)>) {
     let be32 = |at: usize| -> Option<u32> {
         b.get(at..at + 4)
             .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
@@ -721,23 +1072,46 @@ fn read_idx_v2(b: &[u8], pack: u32, out: &mut HashMap<BlobId, (u32, u64)>) {
 /// Entries whose type cannot be told cheaply (a delta against an object in another pack)
 /// are left out: the walk still finds them. Unreadable packs give nothing.
 pub fn packed_blobs(repo: &Repository) -> Vec<BlobId> {
-    let mut out = Vec::new();
-    for path in pack_indexes(repo) {
-        let mut objects = HashMap::new();
-        let Ok(bytes) = std::fs::read(&path) else {
-            continue;
-        };
-        read_idx_v2(&bytes, 0, &mut objects);
-        let mut by_offset: Vec<(u64, BlobId)> = objects
-            .into_iter()
-            .map(|(id, (_, off))| (off, id))
-            .collect();
-        by_offset.sort_unstable_by_key(|e| e.0);
-        if let Ok(blobs) = blobs_in_pack(&path.with_extension("pack"), &by_offset) {
-            out.extend(blobs);
-        }
-    }
-    out
+    packs(repo).iter().flat_map(pack_blobs).collect()
+}
+
+/// A pack file: its name and size tell it apart from any other (packs are immutable and
+/// named by their checksum).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pack {
+    /// File name of the `.pack`.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    idx: std::path::PathBuf,
+}
+
+/// The repository's packs, sorted by name.
+pub fn packs(repo: &Repository) -> Vec<Pack> {
+    pack_indexes(repo)
+        .into_iter()
+        .filter_map(|idx| {
+            let pack = idx.with_extension("pack");
+            let size = std::fs::metadata(&pack).ok()?.len();
+            let name = pack.file_name()?.to_string_lossy().into_owned();
+            Some(Pack { name, size, idx })
+        })
+        .collect()
+}
+
+/// The blobs stored in one pack, in pack order (see [`packed_blobs`]).
+pub fn pack_blobs(pack: &Pack) -> Vec<BlobId> {
+    let mut objects = IdMap::default();
+    let Ok(bytes) = std::fs::read(&pack.idx) else {
+        return Vec::new();
+    };
+    read_idx_v2(&bytes, 0, &mut objects);
+    let mut by_offset: Vec<(u64, BlobId)> = objects
+        .into_iter()
+        .map(|(id, (_, off))| (off, id))
+        .collect();
+    by_offset.sort_unstable_by_key(|e| e.0);
+    blobs_in_pack(&pack.idx.with_extension("pack"), &by_offset).unwrap_or_default()
 }
 
 /// Pack object types (gitformat-pack).
@@ -759,7 +1133,7 @@ fn blobs_in_pack(pack: &Path, by_offset: &[(u64, BlobId)]) -> std::io::Result<Ve
     }
     let mut pos = 12u64;
     let mut types: Vec<u8> = Vec::with_capacity(by_offset.len());
-    let mut typed: HashMap<BlobId, u8> = HashMap::new();
+    let mut typed: IdMap<u8> = IdMap::default();
     let mut out = Vec::new();
     let byte = |r: &mut BufReader<std::fs::File>, pos: &mut u64| -> std::io::Result<u8> {
         let mut b = [0u8; 1];

@@ -1,6 +1,7 @@
 //! Sources: where bytes come from. The only code that touches `ignore` and `git2`; it
 //! yields blobs and their origins and judges nothing.
 
+pub mod cache;
 pub mod git;
 pub mod trailers;
 pub mod worktree;
@@ -28,6 +29,29 @@ impl Serialize for BlobId {
         s.collect_str(self)
     }
 }
+
+/// Hashes object ids, which are SHA-1 output and already uniform: maps keyed by them need
+/// no SipHash (it was a tenth of a warm cached scan).
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(b);
+        }
+    }
+}
+
+/// A map keyed by object ids.
+pub type IdMap<V> = std::collections::HashMap<BlobId, V, std::hash::BuildHasherDefault<IdHasher>>;
+/// A set of object ids.
+pub type IdSet = std::collections::HashSet<BlobId, std::hash::BuildHasherDefault<IdHasher>>;
 
 /// Raw facts about a commit. Nothing here is a judgement (AI tagging reads these later).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
@@ -75,6 +99,8 @@ pub enum Origin {
         path: String,
         /// The exact bytes of a path that is not UTF-8.
         raw: Option<RawPath>,
+        /// The blob (none for a commit message).
+        blob: Option<BlobId>,
     },
     /// A staged (index) blob about to be committed.
     Staged {
@@ -98,6 +124,14 @@ impl Origin {
         match self {
             Origin::File { raw, .. } | Origin::Commit { raw, .. } => raw.as_ref(),
             Origin::Staged { .. } => None,
+        }
+    }
+
+    /// The blob, for history origins.
+    pub fn blob(&self) -> Option<BlobId> {
+        match self {
+            Origin::Commit { blob, .. } => *blob,
+            _ => None,
         }
     }
 
