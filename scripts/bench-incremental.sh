@@ -12,7 +12,9 @@ bin=${2:-$here/target/release/leakhound}
 [ -x "$bin" ] || { echo "no binary at $bin (cargo build --release)"; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-git clone -q "$src" "$tmp/repo"
+# --no-local: only what the refs reach, as a clone from a server gets (a local clone would
+# share the source's packs, dangling objects and all).
+git clone -q --no-local "$src" "$tmp/repo"
 cd "$tmp/repo"
 run() { # run LABEL ARGS...: wall seconds and peak KiB
   local label=$1; shift
