@@ -25,6 +25,8 @@ pub struct Config {
     pub root_symlinks: bool,
     /// Skip files larger than this (bytes).
     pub max_file_size: u64,
+    /// How deep archives are opened (`--archive-depth`; 0: not at all).
+    pub archive_depth: u32,
     /// Worker threads; `None` = one per core.
     pub threads: Option<usize>,
     /// Print secrets in full.
@@ -109,6 +111,7 @@ impl Default for Config {
             follow_symlinks: false,
             root_symlinks: true,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            archive_depth: 3,
             threads: None,
             show_secrets: false,
             keep_dropped: false,

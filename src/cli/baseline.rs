@@ -96,6 +96,7 @@ fn scan_for_baseline(
         repository: None,
         show_secrets: false,
         max_file_size: None,
+        archive_depth: None,
         threads: None,
         fail_on: None,
         all_rules: false,

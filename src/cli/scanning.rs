@@ -48,6 +48,10 @@ pub(super) struct CommonArgs {
     /// Skip files (and blobs) larger than this (K, M, G suffixes) [default: 10M].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(super) max_file_size: Option<u64>,
+    /// Open archives (zip, jar, whl, tar, tar.gz, .gz, .xz, ...) this many levels deep and
+    /// scan their members, reported as `outer.zip!inner/path`; 0 scans none [default: 3].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=8))]
+    pub(super) archive_depth: Option<u32>,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub(super) threads: Option<usize>,
@@ -206,6 +210,9 @@ pub(super) fn setup(c: &CommonArgs, no_ignore: bool, follow: bool, root: &Path) 
     }
     if let Some(v) = c.max_file_size {
         config.max_file_size = if v == 0 { DEFAULT_MAX_FILE_SIZE } else { v };
+    }
+    if let Some(d) = c.archive_depth {
+        config.archive_depth = d;
     }
     if let Some(mode) = c.ai {
         config.ai.mode = mode.into();

@@ -282,7 +282,9 @@ fn result(f: &Finding, rule_index: usize) -> sarif::Result {
         .build()
 }
 
-/// Percent-encodes a `/`-separated relative path into a URI reference (RFC 3986).
+/// Percent-encodes a `/`-separated relative path into a URI reference (RFC 3986). `!`, a
+/// sub-delimiter that path segments may hold as it is, stays readable: archive members are
+/// `outer.zip!inner/path`.
 pub fn uri(path: &str) -> String {
     uri_bytes(path.as_bytes())
 }
@@ -291,7 +293,7 @@ pub fn uri(path: &str) -> String {
 pub fn uri_bytes(path: &[u8]) -> String {
     let mut out = String::with_capacity(path.len());
     for &b in path {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+        if b.is_ascii_alphanumeric() || b"-._~/!".contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));

@@ -217,6 +217,7 @@ fn keys(detector: &Detector, config: &Config) -> Keys {
     scan.update([u8::from(config.keep_dropped)]);
     scan.update(config.detect_relief().to_bits().to_le_bytes());
     scan.update(config.max_file_size.to_le_bytes());
+    scan.update(config.archive_depth.to_le_bytes());
     let mut signals = Sha256::new();
     json(&mut signals, config.signals.table());
     let signals = signals.finalize();
@@ -553,6 +554,7 @@ fn pack_notes(
 fn verdict(scan: &BlobScan) -> Option<Verdict> {
     match scan {
         BlobScan::Clean { bytes } => Some(Verdict::Clean(*bytes)),
+        BlobScan::Archive(a) if a.is_clean() => Some(Verdict::Clean(a.bytes)),
         BlobScan::Skipped(SkipReason::Binary) => Some(Verdict::Binary),
         BlobScan::Skipped(SkipReason::TooLarge) => Some(Verdict::TooLarge),
         _ => None,

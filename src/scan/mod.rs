@@ -12,7 +12,7 @@ use crate::detect::{DetectOptions, Detector, Scratch};
 use crate::finding::Finding;
 use crate::source::git::{self, BlobReader};
 use crate::source::worktree::{self, WalkItem, WalkOptions};
-use crate::source::{looks_binary, FileEntry, Origin, SkipReason, SourceError};
+use crate::source::{archive, looks_binary, FileEntry, Origin, SkipReason, SourceError};
 use crate::triage::triage;
 
 mod history;
@@ -662,6 +662,29 @@ enum BlobScan {
     },
     Skipped(SkipReason),
     Failed(String),
+    /// An archive: each member's scan, and what could not be scanned.
+    Archive(Box<ArchiveScan>),
+}
+
+struct ArchiveScan {
+    /// Bytes of the members scanned.
+    bytes: u64,
+    /// Each member's path inside the archive and its scan.
+    members: Vec<(String, BlobScan)>,
+    notes: Vec<archive::Note>,
+}
+
+impl ArchiveScan {
+    /// Nothing found and nothing left unscanned: as good as a clean file.
+    fn is_clean(&self) -> bool {
+        self.notes.is_empty()
+            && self.members.iter().all(|(_, s)| {
+                matches!(
+                    s,
+                    BlobScan::Clean { .. } | BlobScan::Skipped(SkipReason::Binary)
+                )
+            })
+    }
 }
 
 struct Found {
@@ -677,10 +700,59 @@ fn detect_text(
     config: &Config,
     scratch: &mut Scratch,
 ) -> BlobScan {
+    if config.archive_depth > 0 && archive::format_of(bytes).is_some() {
+        return detect_archive(bytes, path, detector, config, scratch);
+    }
+    detect_plain(bytes, path, detector, config, scratch)
+}
+
+/// Detection after the binary sniff.
+fn detect_plain(
+    bytes: &[u8],
+    path: Option<&str>,
+    detector: &Detector,
+    config: &Config,
+    scratch: &mut Scratch,
+) -> BlobScan {
     if looks_binary(bytes) {
         return BlobScan::Skipped(SkipReason::Binary);
     }
     detect_any(bytes, path, detector, config, scratch)
+}
+
+/// Detection over every member of an archive (`source::archive` opens it, within its caps).
+fn detect_archive(
+    bytes: &[u8],
+    path: Option<&str>,
+    detector: &Detector,
+    config: &Config,
+    scratch: &mut Scratch,
+) -> BlobScan {
+    let limits = archive::Limits {
+        depth: config.archive_depth,
+        entry_bytes: config.max_file_size,
+        ..archive::Limits::default()
+    };
+    let mut members = Vec::new();
+    let mut total = 0u64;
+    let notes = archive::expand(bytes, &limits, &mut |m| {
+        let full = match (path, m.path.is_empty()) {
+            (Some(p), false) => Some(format!("{p}!{}", m.path)),
+            (p, _) => p.map(str::to_string),
+        };
+        let scan = if m.raw {
+            detect_any(m.bytes, full.as_deref(), detector, config, scratch)
+        } else {
+            detect_plain(m.bytes, full.as_deref(), detector, config, scratch)
+        };
+        total += m.bytes.len() as u64;
+        members.push((m.path.to_string(), scan));
+    });
+    BlobScan::Archive(Box::new(ArchiveScan {
+        bytes: total,
+        members,
+        notes,
+    }))
 }
 
 /// Detection without the binary sniff (stdin and in-memory input are scanned as given).
@@ -803,6 +875,7 @@ fn settle(scan: BlobScan, origin: &Origin, detector: &Detector, config: &Config)
             }
         }
         BlobScan::Found { bytes, found } => (bytes, found),
+        BlobScan::Archive(a) => return settle_archive(*a, origin, detector, config),
         BlobScan::Skipped(why) => {
             let origin = (why == SkipReason::TooLarge).then(|| origin.clone());
             return FileResult::Skipped(origin, why);
@@ -861,6 +934,47 @@ fn settle(scan: BlobScan, origin: &Origin, detector: &Detector, config: &Config)
     }
     FileResult::Scanned {
         bytes,
+        findings,
+        suppressed,
+        broken,
+    }
+}
+
+/// Triage for each member of an archive, at `outer!inner`; one result for the archive.
+fn settle_archive(
+    a: ArchiveScan,
+    origin: &Origin,
+    detector: &Detector,
+    config: &Config,
+) -> FileResult {
+    let mut findings = Vec::new();
+    let mut suppressed = Vec::new();
+    let mut broken = Vec::new();
+    for (inner, scan) in a.members {
+        let at = origin.member(&inner);
+        match settle(scan, &at, detector, config) {
+            FileResult::Scanned {
+                findings: f,
+                suppressed: s,
+                broken: b,
+                ..
+            } => {
+                findings.extend(f);
+                suppressed.extend(s);
+                broken.extend(b);
+            }
+            FileResult::Skipped(..) => {}
+            FileResult::Failed(d) | FileResult::Notice(d) => broken.push(d),
+        }
+    }
+    for note in a.notes {
+        broken.push(Diagnostic {
+            subject: origin.member(&note.path).path().to_string(),
+            message: format!("in an archive: {}", note.message),
+        });
+    }
+    FileResult::Scanned {
+        bytes: a.bytes,
         findings,
         suppressed,
         broken,

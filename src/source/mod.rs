@@ -1,6 +1,7 @@
 //! Sources: where bytes come from. The only code that touches `ignore` and `git2`; it
 //! yields blobs and their origins and judges nothing.
 
+pub mod archive;
 pub mod cache;
 pub mod git;
 pub mod trailers;
@@ -132,6 +133,24 @@ impl Origin {
         match self {
             Origin::Commit { blob, .. } => *blob,
             _ => None,
+        }
+    }
+
+    /// Where a member of the archive at this origin comes from: `outer.zip!inner/path`.
+    pub fn member(&self, inner: &str) -> Origin {
+        if inner.is_empty() {
+            return self.clone();
+        }
+        let path = format!("{}!{inner}", self.path());
+        match self {
+            Origin::File { .. } => Origin::File { path, raw: None },
+            Origin::Commit { commit, .. } => Origin::Commit {
+                commit: Arc::clone(commit),
+                path,
+                raw: None,
+                blob: None,
+            },
+            Origin::Staged { .. } => Origin::Staged { path },
         }
     }
 
