@@ -12,14 +12,20 @@ use crate::rules::RuleSet;
 ///
 /// Two automata over the same keywords: a noncontiguous NFA, built in about 3 ms and used
 /// from the start, and a DFA (about 4x the build time, about twice the search speed) built on
-/// a background thread and used as soon as it is ready. A one-file scan (the pre-commit hook,
-/// an agent hook) finishes before the DFA exists and never waits for it; a large scan switches
-/// to it within its first few milliseconds. Both report the same matches with the same pattern
-/// ids, so which one a blob met changes nothing in the result.
+/// a background thread once [`DFA_AFTER`] bytes have been searched, and used as soon as it
+/// is ready. A small scan (the pre-commit hook, an agent hook) never builds it: started at
+/// once, its build competed with the scan for the two cores and made a three-file staged scan
+/// 12 ms slower (53 ms against 42, docs/benchmarks.md). A large scan switches to it early.
+/// Both report the same matches with the same pattern ids, so which one a blob met changes
+/// nothing in the result.
 #[derive(Debug)]
 pub struct Prefilter {
     nfa: AhoCorasick,
     dfa: Arc<OnceLock<AhoCorasick>>,
+    /// The keywords, for the DFA build; bytes searched so far; whether the build started.
+    keywords: Arc<Vec<String>>,
+    searched: std::sync::atomic::AtomicU64,
+    dfa_started: std::sync::Once,
     /// For each keyword pattern, the indices of the rules that list it, each with the
     /// exact-case form it wants (an index into `exact`) when the rule's keywords are exact.
     rules_of: Vec<Vec<(u32, Option<u32>)>>,
@@ -30,6 +36,9 @@ pub struct Prefilter {
     chunkable: bool,
     rule_count: usize,
 }
+
+/// Bytes searched with the NFA before the DFA is built.
+pub const DFA_AFTER: u64 = 4 << 20;
 
 fn builder(kind: AhoCorasickKind) -> AhoCorasickBuilder {
     let mut b = AhoCorasickBuilder::new();
@@ -69,19 +78,12 @@ impl Prefilter {
         let dfa = Arc::new(OnceLock::new());
         let lengths = keywords.iter().map(|k| k.len() as u32).collect();
         let chunkable = !keywords.iter().any(|k| k.contains('\n'));
-        let slot = Arc::clone(&dfa);
-        // Without a thread (a platform that refuses one) the NFA serves alone: slower, same
-        // matches. A DFA that exceeds the automaton's size limit is likewise left out.
-        let _ = std::thread::Builder::new()
-            .name("keyword-dfa".into())
-            .spawn(move || {
-                if let Ok(ac) = builder(AhoCorasickKind::DFA).build(&keywords) {
-                    let _ = slot.set(ac);
-                }
-            });
         Prefilter {
             nfa,
             dfa,
+            keywords: Arc::new(keywords),
+            searched: std::sync::atomic::AtomicU64::new(0),
+            dfa_started: std::sync::Once::new(),
             rules_of,
             exact,
             lengths,
@@ -90,9 +92,29 @@ impl Prefilter {
         }
     }
 
-    /// The fastest automaton ready now.
-    fn automaton(&self) -> &AhoCorasick {
-        self.dfa.get().unwrap_or(&self.nfa)
+    /// The fastest automaton ready now, for searching `len` more bytes.
+    fn automaton(&self, len: usize) -> &AhoCorasick {
+        if let Some(dfa) = self.dfa.get() {
+            return dfa;
+        }
+        let before = self
+            .searched
+            .fetch_add(len as u64, std::sync::atomic::Ordering::Relaxed);
+        if before + len as u64 >= DFA_AFTER {
+            self.dfa_started.call_once(|| {
+                let (slot, keywords) = (Arc::clone(&self.dfa), Arc::clone(&self.keywords));
+                // Without a thread (a platform that refuses one) the NFA serves alone:
+                // slower, same matches. A DFA over the automaton's size limit is left out.
+                let _ = std::thread::Builder::new()
+                    .name("keyword-dfa".into())
+                    .spawn(move || {
+                        if let Ok(ac) = builder(AhoCorasickKind::DFA).build(&*keywords) {
+                            let _ = slot.set(ac);
+                        }
+                    });
+            });
+        }
+        &self.nfa
     }
 
     /// Whether a keyword occurrence has the case its rule wants (any, unless exact).
@@ -104,7 +126,7 @@ impl Prefilter {
     /// rules with at least one occurrence, in rule order.
     pub fn scan(&self, bytes: &[u8], hits: &mut Hits) -> Vec<usize> {
         hits.reset(self.rule_count);
-        for m in self.automaton().find_overlapping_iter(bytes) {
+        for m in self.automaton(bytes.len()).find_overlapping_iter(bytes) {
             for &(r, case) in &self.rules_of[m.pattern().as_usize()] {
                 if self.case_fits(case, &bytes[m.start()..m.end()]) {
                     hits.push(r as usize, m.start()..m.end());
@@ -129,7 +151,7 @@ impl Prefilter {
             if !memo.chunk_hits(key, &mut found) {
                 found.clear();
                 found.extend(
-                    self.automaton()
+                    self.automaton(text.len())
                         .find_overlapping_iter(text)
                         .map(|m| (m.pattern().as_u32(), m.start() as u32)),
                 );

@@ -371,6 +371,8 @@ pub fn scan_history_cached(
     for (i, scan) in rest.into_iter().zip(late) {
         scans[i] = Some(scan);
     }
+    // What this run learnt, to remember (only with a cache: it is 8 MB on curl).
+    let remember = cached.is_some();
     let mut fresh: Vec<(BlobId, Verdict)> = Vec::new();
     let mut fresh_found: HashSet<usize> = HashSet::new();
     let mut blobs_known = 0;
@@ -380,10 +382,12 @@ pub fn scan_history_cached(
         let blob = &history.blobs[i];
         match scan.or_else(|| early.remove(&blob.id)) {
             Some(scan) => {
-                match verdict(&scan) {
-                    Some(v) => fresh.push((blob.id, v)),
-                    None => {
-                        fresh_found.insert(i);
+                if remember {
+                    match verdict(&scan) {
+                        Some(v) => fresh.push((blob.id, v)),
+                        None => {
+                            fresh_found.insert(i);
+                        }
                     }
                 }
                 paired.push((i, scan));

@@ -397,29 +397,53 @@ pub fn scan_staged(
 ) -> Result<ScanOutcome, ScanError> {
     let started = Instant::now();
     let entries = git::staged(repo)?;
-    let reader = BlobReader::new(repo)?;
+    // Fails early, with the repository's own error, when it cannot be read.
+    drop(BlobReader::new(repo)?);
     let mut out = ScanOutcome::default();
     out.stats.rules = detector.rules().len();
-    let mut scratch = Scratch::default();
-    for e in entries {
+    // Files in parallel: a commit of two large files took one core (docs/benchmarks.md).
+    let scan_one = |reader: &Option<BlobReader>, scratch: &mut Scratch, e: &git::StagedEntry| {
         let origin = Origin::Staged {
             path: e.path.clone(),
         };
-        let scanned = scan_blob(
-            &reader,
-            &e.new,
-            origin.clone(),
-            detector,
-            config,
-            &mut scratch,
-        );
+        let Some(reader) = reader else {
+            return (
+                FileResult::Failed(Diagnostic {
+                    subject: e.path.clone(),
+                    message: "cannot open the repository in a worker".into(),
+                }),
+                HashSet::new(),
+            );
+        };
+        let scanned = scan_blob(reader, &e.new, origin.clone(), detector, config, scratch);
         // The HEAD version is only needed to tell old secrets from new ones.
         let has_findings =
             matches!(&scanned, FileResult::Scanned { findings, .. } if !findings.is_empty());
         let old: HashSet<String> = match e.old.filter(|_| has_findings) {
-            Some(old) => fingerprints_in(&reader, &old, origin, detector, config, &mut scratch),
+            Some(old) => fingerprints_in(reader, &old, origin, detector, config, scratch),
             None => HashSet::new(),
         };
+        (scanned, old)
+    };
+    let results: Vec<(FileResult, HashSet<String>)> = if entries.len() > 1 {
+        pool(config)?.install(|| {
+            entries
+                .par_iter()
+                .map_init(
+                    || (BlobReader::new(repo).ok(), Scratch::default()),
+                    |(reader, scratch), e| scan_one(reader, scratch, e),
+                )
+                .collect()
+        })
+    } else {
+        let reader = BlobReader::new(repo).ok();
+        let mut scratch = Scratch::default();
+        entries
+            .iter()
+            .map(|e| scan_one(&reader, &mut scratch, e))
+            .collect()
+    };
+    for (scanned, old) in results {
         let found = out.absorb(scanned, config);
         out.findings.extend(found.into_iter().map(|mut f| {
             f.existing = old.contains(&f.fingerprint.0);
