@@ -288,6 +288,13 @@ pub fn scan_history_cached(
     cache: Option<&CacheOptions>,
 ) -> Result<ScanOutcome, ScanError> {
     let started = Instant::now();
+    // LEAKHOUND_TRACE=1: phase times on stderr (docs/benchmarks.md uses them).
+    let traced = std::env::var_os("LEAKHOUND_TRACE").is_some();
+    let trace = |phase: &str| {
+        if traced {
+            eprintln!("leakhound trace: {phase} done at {:?}", started.elapsed());
+        }
+    };
     let mut config = Config {
         history: true,
         ..config.clone()
@@ -302,10 +309,12 @@ pub fn scan_history_cached(
     // Full history: every blob in the packs is read in pack order (bases before deltas) while
     // the walk that says where each blob entered runs alongside; triage waits for the walk.
     // With blob verdicts cached, only what they lack is read, after the walk.
+    trace("cache load");
     let packs = match selection {
         Selection::All => git::packs(&git::open(repo)?),
         _ => Vec::new(),
     };
+    trace("pack listing");
     let warm = cached.as_ref().is_some_and(|c| !c.verdicts.is_empty());
     let in_packs: Vec<Option<Vec<BlobId>>> = packs
         .iter()
@@ -314,20 +323,27 @@ pub fn scan_history_cached(
     let packed: Vec<BlobId> = in_packs.iter().flatten().flatten().copied().collect();
     let reader = Reader::new(repo, detector, config, &pool, &memo, progress);
     let ((history, tally, triggered), early) = std::thread::scope(|s| {
-        let walker = s.spawn(|| walk(repo, selection, prior, detector, config));
+        let walker = s.spawn(|| {
+            let w = walk(repo, selection, prior, detector, config);
+            trace("walk (thread)");
+            w
+        });
         let early = if warm {
             Vec::new()
         } else {
             reader
                 .total
                 .fetch_add(packed.len() as u64, Ordering::Relaxed);
-            reader.read(&packed.iter().collect::<Vec<_>>())
+            let early = reader.read(&packed.iter().collect::<Vec<_>>());
+            trace("pack pass (thread)");
+            early
         };
         let walked = walker
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (walked, early)
     });
+    trace("walk and pack pass");
     let history = history?;
     let notes = pack_notes(&packs, in_packs, &history, cached.as_mut());
     let unreachable: usize = notes.iter().map(|n| n.2.len()).sum();
@@ -360,6 +376,7 @@ pub fn scan_history_cached(
         }
         reader.total.fetch_add(rest.len() as u64, Ordering::Relaxed);
     }
+    trace("ordering the rest");
     let late = reader.read(
         &rest
             .iter()
@@ -405,8 +422,10 @@ pub fn scan_history_cached(
             },
         }
     }
+    trace("reading the rest");
     let infos = origin_commits(repo, &history, &paired, detector);
     let mut results = reader.settle(&history.blobs, paired, &infos);
+    trace("triage");
     // Blobs read now whose candidates triage dropped, every one: quiet where they entered.
     for (i, r) in &results {
         if let FileResult::Scanned {
@@ -456,6 +475,7 @@ pub fn scan_history_cached(
         let found = out.absorb(r, config);
         found_all.extend(found.into_iter().map(|f| (i, f)));
     }
+    trace("absorbing");
     // Commit facts: from this walk, plus the cached ones of the commits it did not read.
     let facts = commit_facts(
         repo,
@@ -495,6 +515,7 @@ pub fn scan_history_cached(
         .filter(|(_, b)| history.head_blobs.contains(&b.id))
         .map(|(i, _)| i)
         .collect();
+    trace("commit messages");
     drop_ignored_blobs(&mut found_all, &history.blobs, repo, &mut out, config);
     out.findings = group_history(found_all, &in_head);
     if matches!(selection, Selection::Range { .. } | Selection::Push(_)) {
@@ -507,6 +528,7 @@ pub fn scan_history_cached(
         .map(|(t, n)| (t.clone(), *n as usize))
         .collect();
     out.stats.ai = Some(AiSummary::new(history.commits, tally, &out.findings));
+    trace("grouping");
     if let Some(c) = cached.as_mut() {
         c.summary.commits_read = history.infos.len();
         c.summary.blobs_known = blobs_known;
@@ -517,6 +539,7 @@ pub fn scan_history_cached(
         c.store(&history, &facts, fresh.into_iter(), &notes);
         out.cache = Some(c.summary.clone());
     }
+    trace("cache store");
     out.stats.elapsed = started.elapsed();
     Ok(out)
 }

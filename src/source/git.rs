@@ -203,9 +203,9 @@ fn bound_pack_mappings() {
         // in this process (every open goes through here), so nothing reads them concurrently.
         unsafe {
             let _ = git2::opts::set_mwindow_size(32 << 20);
-            // 64 MiB: 40 MB less peak memory on curl's history than 128, no slower
-            // (docs/benchmarks.md, session 6); 32 saved nothing more.
-            let _ = git2::opts::set_mwindow_mapped_limit(64 << 20);
+            // 128 MiB: 64 saved 40 MB of peak memory on curl's history but cost git/git
+            // (a larger pack) 2.2 s of 16.4 (docs/benchmarks.md, session 6).
+            let _ = git2::opts::set_mwindow_mapped_limit(128 << 20);
         }
     });
 }
@@ -494,6 +494,8 @@ fn walk_ordered(
         );
     }
     blobs.sort_by_key(|b| (b.key, b.commit, b.seq));
+    // Held for the whole scan: without the doubling's slack (10 MB on curl).
+    blobs.shrink_to_fit();
     out.commits = walked.keys.len();
     if walked.submodules {
         out.notes.push(
