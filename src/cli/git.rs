@@ -119,6 +119,14 @@ pub(super) fn exec(a: GitArgs) -> Result<u8> {
         if let Some(c) = outcome.cache.as_ref().filter(|_| !a.common.out.quiet) {
             notify(&[cache_line(c)])?;
         }
+        if std::env::var_os("LEAKHOUND_TRACE").is_some() {
+            let phases: Vec<String> = outcome
+                .phases
+                .iter()
+                .map(|(p, t)| format!("trace: {p} done at {:.3} s", t.as_secs_f64()))
+                .collect();
+            notify(&phases)?;
+        }
         outcome
     };
     accept_baseline(&mut outcome, baseline.as_ref(), &config);

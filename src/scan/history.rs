@@ -288,11 +288,11 @@ pub fn scan_history_cached(
     cache: Option<&CacheOptions>,
 ) -> Result<ScanOutcome, ScanError> {
     let started = Instant::now();
-    // LEAKHOUND_TRACE=1: phase times on stderr (docs/benchmarks.md uses them).
-    let traced = std::env::var_os("LEAKHOUND_TRACE").is_some();
-    let trace = |phase: &str| {
-        if traced {
-            eprintln!("leakhound trace: {phase} done at {:?}", started.elapsed());
+    // When each phase ended, for `LEAKHOUND_TRACE=1` (the CLI prints them).
+    let phases = std::sync::Mutex::new(Vec::new());
+    let trace = |phase: &'static str| {
+        if let Ok(mut p) = phases.lock() {
+            p.push((phase, started.elapsed()));
         }
     };
     let mut config = Config {
@@ -540,6 +540,7 @@ pub fn scan_history_cached(
         out.cache = Some(c.summary.clone());
     }
     trace("cache store");
+    out.phases = phases.into_inner().unwrap_or_default();
     out.stats.elapsed = started.elapsed();
     Ok(out)
 }

@@ -162,6 +162,8 @@ pub struct ScanOutcome {
     pub stats: Stats,
     /// History scans with `--cache`: what the cache did (never part of a report).
     pub cache: Option<CacheSummary>,
+    /// History scans: when each phase ended (`LEAKHOUND_TRACE=1` prints them).
+    pub phases: Vec<(&'static str, Duration)>,
 }
 
 /// Errors that stop a scan.
