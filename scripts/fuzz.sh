@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:-all}
 secs=${2:-900}
-targets=(detect_render config_parse rules_parse baseline_parse)
+targets=(detect_render config_parse rules_parse baseline_parse archive_expand)
 [ "$target" = all ] || targets=("$target")
 
 seed() {
@@ -37,6 +37,28 @@ PY
     rules_parse)
       cp rules/github.toml rules/aws.toml rules/generic.toml "$dir"/
       find tests -name '*.yaml' -o -name '*.yml' | while read -r f; do cp "$f" "$dir"/; done ;;
+    archive_expand)
+      # One small archive of each kind, nested and with a name that leaves the archive.
+      python3 - "$dir" <<'PY'
+import bz2, gzip, io, lzma, pathlib, sys, tarfile, zipfile
+out = pathlib.Path(sys.argv[1])
+z = io.BytesIO()
+with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+    zf.writestr("a/b.txt", b"key=value\n" * 3)
+    zf.writestr("../up.txt", b"x\n")
+t = io.BytesIO()
+with tarfile.open(fileobj=t, mode="w") as tf:
+    for name, data in (("dir/f.env", b"TOKEN=abc\n"), ("inner.zip", z.getvalue())):
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+tar = t.getvalue()
+for name, data in (("zip", z.getvalue()), ("tar", tar), ("tgz", gzip.compress(tar)),
+                   ("tbz", bz2.compress(tar)), ("txz", lzma.compress(tar)),
+                   ("gz", gzip.compress(b"hello world\n"))):
+    (out / name).write_bytes(data)
+PY
+      ;;
     baseline_parse)
       printf '# leakhound baseline\n0123456789abcdef0123456789abcdef github.pat_classic path=a%%20b.env expires=2030-01-01 # note\n' >"$dir/one" ;;
   esac
