@@ -371,7 +371,10 @@ pub fn scan_history_cached(
     if !rest.is_empty() {
         // Pack order pays for many blobs (a cold partial selection); for a warm scan's few
         // it only costs reading the pack index (50 ms on curl, no faster reads).
-        if let Some(r) = BlobReader::new(repo).ok().filter(|_| rest.len() > PACK_ORDER_FROM) {
+        if let Some(r) = BlobReader::new(repo)
+            .ok()
+            .filter(|_| rest.len() > PACK_ORDER_FROM)
+        {
             let pos = git::pack_positions(r.repo());
             rest.sort_by_key(|&i| {
                 pos.get(&history.blobs[i].id)
@@ -393,88 +396,23 @@ pub fn scan_history_cached(
     for (i, scan) in rest.into_iter().zip(late) {
         scans[i] = Some(scan);
     }
-    // What this run learnt, to remember (only with a cache: it is 8 MB on curl).
-    let remember = cached.is_some();
-    let mut fresh: Vec<(BlobId, Verdict)> = Vec::new();
-    let mut fresh_found: HashSet<usize> = HashSet::new();
-    let mut blobs_known = 0;
-    let mut paired: Vec<(usize, BlobScan)> = Vec::with_capacity(scans.len());
-    let mut quiet: Vec<(usize, FileResult)> = Vec::new();
-    for (i, scan) in scans.into_iter().enumerate() {
-        let blob = &history.blobs[i];
-        match scan.or_else(|| early.remove(&blob.id)) {
-            Some(scan) => {
-                if remember {
-                    match verdict(&scan) {
-                        Some(v) => fresh.push((blob.id, v)),
-                        None => {
-                            fresh_found.insert(i);
-                        }
-                    }
-                }
-                paired.push((i, scan));
-            }
-            None => match known(blob) {
-                Some(Verdict::Quiet(bytes, _)) => {
-                    blobs_known += 1;
-                    quiet.push((i, quiet_result(bytes)));
-                }
-                Some(v) => {
-                    blobs_known += 1;
-                    paired.push((i, from_verdict(v)));
-                }
-                None => {}
-            },
-        }
-    }
+    let Pairing {
+        paired,
+        quiet,
+        mut fresh,
+        fresh_found,
+        blobs_known,
+    } = pair(&history, scans, &mut early, &known, cached.is_some());
     trace("reading the rest");
     let infos = origin_commits(repo, &history, &paired, detector);
     let mut results = reader.settle(&history.blobs, paired, &infos);
     trace("triage");
-    // Blobs read now whose candidates triage dropped, every one: quiet where they entered.
-    for (i, r) in &results {
-        if let FileResult::Scanned {
-            bytes,
-            findings,
-            suppressed,
-            broken,
-        } = r
-        {
-            if fresh_found.contains(i)
-                && findings.is_empty()
-                && suppressed.is_empty()
-                && broken.is_empty()
-            {
-                let b = &history.blobs[*i];
-                fresh.push((b.id, Verdict::Quiet(*bytes, b.commit)));
-            }
-        }
-    }
+    learn_quiet(&results, &fresh_found, &history, &mut fresh);
     results.extend(quiet);
     let mut out = ScanOutcome::default();
     out.stats.rules = detector.rules().len();
     out.stats.commits = Some(history.commits);
-    if unreachable > 0 {
-        out.diagnostics.push(Diagnostic {
-            subject: repo.display().to_string(),
-            message: format!(
-                "{unreachable} stored blob(s) are reachable from no ref (dangling or left by a rewrite): not reported"
-            ),
-        });
-    }
-    for note in &history.notes {
-        out.diagnostics.push(Diagnostic {
-            subject: repo.display().to_string(),
-            message: note.clone(),
-        });
-    }
-    for problem in &history.problems {
-        *out.stats.files_skipped.entry("unreadable").or_default() += 1;
-        out.diagnostics.push(Diagnostic {
-            subject: repo.display().to_string(),
-            message: problem.clone(),
-        });
-    }
+    walk_diagnostics(&mut out, &history, unreachable, repo);
     let mut found_all: Vec<(usize, Finding)> = Vec::new();
     for (i, r) in results {
         let found = out.absorb(r, config);
@@ -548,6 +486,124 @@ pub fn scan_history_cached(
     out.phases = phases.into_inner().unwrap_or_default();
     out.stats.elapsed = started.elapsed();
     Ok(out)
+}
+
+/// Each blob's scan, from this run's reads or from a cached verdict, and what this run
+/// learnt to remember.
+struct Pairing {
+    /// Blobs to triage.
+    paired: Vec<(usize, BlobScan)>,
+    /// Blobs known quiet where they entered: settled already.
+    quiet: Vec<(usize, FileResult)>,
+    /// Verdicts of the blobs read now (only when there is a cache to keep them).
+    fresh: Vec<(BlobId, Verdict)>,
+    /// Blobs read now with candidates: quiet if triage drops every one.
+    fresh_found: HashSet<usize>,
+    /// Blobs whose verdict came from the cache.
+    blobs_known: usize,
+}
+
+fn pair(
+    history: &git::History,
+    scans: Vec<Option<BlobScan>>,
+    early: &mut IdMap<BlobScan>,
+    known: &dyn Fn(&HistoryBlob) -> Option<Verdict>,
+    remember: bool,
+) -> Pairing {
+    let mut p = Pairing {
+        paired: Vec::with_capacity(scans.len()),
+        quiet: Vec::new(),
+        fresh: Vec::new(),
+        fresh_found: HashSet::new(),
+        blobs_known: 0,
+    };
+    for (i, scan) in scans.into_iter().enumerate() {
+        let blob = &history.blobs[i];
+        match scan.or_else(|| early.remove(&blob.id)) {
+            Some(scan) => {
+                if remember {
+                    match verdict(&scan) {
+                        Some(v) => p.fresh.push((blob.id, v)),
+                        None => {
+                            p.fresh_found.insert(i);
+                        }
+                    }
+                }
+                p.paired.push((i, scan));
+            }
+            None => match known(blob) {
+                Some(Verdict::Quiet(bytes, _)) => {
+                    p.blobs_known += 1;
+                    p.quiet.push((i, quiet_result(bytes)));
+                }
+                Some(v) => {
+                    p.blobs_known += 1;
+                    p.paired.push((i, from_verdict(v)));
+                }
+                None => {}
+            },
+        }
+    }
+    p
+}
+
+/// Blobs read now whose candidates triage dropped, every one: quiet where they entered.
+fn learn_quiet(
+    results: &[(usize, FileResult)],
+    fresh_found: &HashSet<usize>,
+    history: &git::History,
+    fresh: &mut Vec<(BlobId, Verdict)>,
+) {
+    for (i, r) in results {
+        if let FileResult::Scanned {
+            bytes,
+            findings,
+            suppressed,
+            broken,
+        } = r
+        {
+            if fresh_found.contains(i)
+                && findings.is_empty()
+                && suppressed.is_empty()
+                && broken.is_empty()
+            {
+                let b = &history.blobs[*i];
+                fresh.push((b.id, Verdict::Quiet(*bytes, b.commit)));
+            }
+        }
+    }
+}
+
+/// What the walk reports: unreached blobs, notes, and problems (each makes the scan
+/// incomplete).
+fn walk_diagnostics(
+    out: &mut ScanOutcome,
+    history: &git::History,
+    unreachable: usize,
+    repo: &Path,
+) {
+    let subject = repo.display().to_string();
+    if unreachable > 0 {
+        out.diagnostics.push(Diagnostic {
+            subject: subject.clone(),
+            message: format!(
+                "{unreachable} stored blob(s) are reachable from no ref (dangling or left by a rewrite): not reported"
+            ),
+        });
+    }
+    for note in &history.notes {
+        out.diagnostics.push(Diagnostic {
+            subject: subject.clone(),
+            message: note.clone(),
+        });
+    }
+    for problem in &history.problems {
+        *out.stats.files_skipped.entry("unreadable").or_default() += 1;
+        out.diagnostics.push(Diagnostic {
+            subject: subject.clone(),
+            message: problem.clone(),
+        });
+    }
 }
 
 /// Per pack, the blobs no ref reaches (reported as a count). A resumed walk only adds

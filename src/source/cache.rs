@@ -37,6 +37,8 @@ use crate::finding::{Fingerprint, Place};
 /// Bumped whenever the layout or the meaning of a part changes.
 const FORMAT: u32 = 1;
 const MAGIC: &[u8; 8] = b"LHCACHE\0";
+/// A cache file larger than this is not read.
+const MAX_FILE: u64 = 2 << 30;
 
 /// What is known about a blob that detection found nothing in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +102,13 @@ pub fn file_for(dir: &Path, repository: &str, selection: &str) -> PathBuf {
 /// Reads a cache file. `Ok(None)` when there is none; `Err` says why one cannot be used
 /// (then the caller scans from scratch and overwrites it).
 pub fn load(file: &Path, repository: &str, selection: &str) -> Result<Option<State>, String> {
+    match std::fs::metadata(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Ok(m) if !m.is_file() => return Err("not a regular file".into()),
+        // About 90 bytes a blob and 30 a commit: curl's is 10 MB, git/git's 13 MB.
+        Ok(m) if m.len() > MAX_FILE => return Err(format!("larger than {MAX_FILE} bytes")),
+        _ => {}
+    }
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
