@@ -2,7 +2,8 @@
 # The Action's scan step: runs leakhound once for the range that range.sh chose (findings
 # as text in the log, SARIF and JSON written by the same scan), emits `::error` annotations and a job-summary table (secrets redacted, as in every
 # leakhound format), and sets the step outputs. Inputs come from the environment:
-# MODE, BASE, HEAD_REF, NOTE, SARIF, CONFIG, BASELINE, EXTRA, FORK (true for a pull request
+# MODE, BASE, HEAD_REF, NOTE, HISTORY_CACHE (full history: leakhound's cache directory),
+# SARIF, CONFIG, BASELINE, EXTRA, FORK (true for a pull request
 # from a fork: the checkout's config is not trusted, the base commit's is used); GITHUB_OUTPUT
 # and GITHUB_STEP_SUMMARY as GitHub sets them (files; stdout/stderr when unset, for tests).
 # Reports go under RUNNER_TEMP (never into the checkout, where a planted symlink could
@@ -18,6 +19,9 @@ sarif=${SARIF:-}
 args=(git .)
 if [ "${MODE:-full}" = range ]; then
   args+=(--range "${BASE}..${HEAD_REF}")
+elif [ -n "${HISTORY_CACHE:-}" ]; then
+  # Full history: continue from the last run's cache (action.yml restores and saves it).
+  args+=(--cache "$HISTORY_CACHE")
 fi
 if [ "${FORK:-false}" = true ]; then
   # A pull request from a fork may add or change leakhound.toml, .gitleaksignore and the

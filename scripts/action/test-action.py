@@ -2,8 +2,10 @@
 """Runs action.yml's composite steps the way a GitHub runner does, on this machine, and checks
 what a user would see. A small runner: `${{ }}` expressions (inputs, github, runner, steps,
 always(), success(), ==, !=, &&, ||, !), `if:`, `continue-on-error`, step outputs through
-GITHUB_OUTPUT, GITHUB_PATH and GITHUB_STEP_SUMMARY, and stand-ins for the three `uses:` steps:
-actions/cache (a directory per key, saved after the job), github/codeql-action/upload-sarif
+GITHUB_OUTPUT, GITHUB_PATH and GITHUB_STEP_SUMMARY, and stand-ins for the `uses:` steps:
+actions/cache (a directory per key, saved after the job), actions/cache/restore (exact key,
+else the newest entry whose key starts with a restore key), actions/cache/save,
+github/codeql-action/upload-sarif
 (succeeds or fails on request) and actions/upload-artifact (copies the files).
 
 The release the Action downloads is served from localhost, made from LEAKHOUND_BIN the way the
@@ -307,6 +309,31 @@ class Job:
                 self.post.append(lambda: os.path.isdir(path) and shutil.copytree(path, store))
             self.log.append((step.get("name"), 0, f"cache {'hit' if hit else 'miss'} for {key}"))
             return True, {"cache-hit": "true" if hit else "false"}
+        if uses.startswith("actions/cache/restore@"):
+            key, path = w["key"], w["path"]
+            prefixes = [k.strip() for k in w.get("restore-keys", "").splitlines() if k.strip()]
+            entries = []
+            if os.path.isdir(self.caches):
+                for name in os.listdir(self.caches):
+                    if name.endswith(".key"):
+                        k = open(os.path.join(self.caches, name)).read()
+                        store = os.path.join(self.caches, name[:-4])
+                        entries.append((os.path.getmtime(store), k, store))
+            exact = [e for e in entries if e[1] == key]
+            near = sorted((e for e in entries if any(e[1].startswith(p) for p in prefixes)), reverse=True)
+            found = (exact or near or [None])[0]
+            if found:
+                shutil.copytree(found[2], path, dirs_exist_ok=True)
+            self.log.append((step.get("name"), 0, f"cache restore {'hit ' + found[1] if found else 'miss'} for {key}"))
+            return True, {"cache-hit": "true" if exact else "false"}
+        if uses.startswith("actions/cache/save@"):
+            key, path = w["key"], w["path"]
+            store = os.path.join(self.caches, hashlib.sha256(key.encode()).hexdigest())
+            if os.path.isdir(path) and not os.path.isdir(store):
+                shutil.copytree(path, store)
+                open(store + ".key", "w").write(key)
+            self.log.append((step.get("name"), 0, f"cache save {key}"))
+            return True, {}
         if uses.startswith("github/codeql-action/upload-sarif@"):
             ok = not self.upload_fails and os.path.isfile(w["sarif_file"])
             self.log.append((step.get("name"), 0 if ok else 1, "upload " + ("ok" if ok else "failed: code scanning is not enabled")))
@@ -403,12 +430,17 @@ def main():
     git("commit", "-qm", "add deploy settings")
     leak = git("rev-parse", "HEAD")
 
-    def job(name, before, after, upload_fails, inputs=None):
+    runs = [0]
+
+    def job(name, before, after, upload_fails, inputs=None, event="push"):
         root = os.path.join(tmp, name)
         os.makedirs(root)
+        runs[0] += 1
         github = {
-            "event_name": "push",
-            "event": {"before": before, "after": after},
+            "event_name": event,
+            "event": {"before": before, "after": after} if event == "push" else {},
+            "ref": "refs/heads/main",
+            "run_id": str(1000 + runs[0]),
             "action_repository": "leakhound/leakhound",
             "token": "",
         }
@@ -453,7 +485,20 @@ def main():
     head = git("rev-parse", "HEAD")
     j, ok = job("push-clean", leak, head, upload_fails=False)
     check("a clean push passes with findings=0", ok and j.outputs.get("findings") == "0", j)
+    j_push = j
     check("with code scanning available no artifact is made", not os.path.isdir(j.artifacts), j)
+
+    # 4. Nightly full-history runs: the second continues from the first one's history cache.
+    j, ok = job("nightly-1", "", "", upload_fails=False, event="schedule")
+    check("a scheduled run scans the full history and finds the secret",
+          j.outputs.get("findings") == "1" and "cache restore miss" in j.text()
+          and ": new;" in j.text(), j)
+    j, ok = job("nightly-2", "", "", upload_fails=False, event="schedule")
+    check("the next scheduled run resumes from the restored history cache, same findings",
+          j.outputs.get("findings") == "1" and "cache restore hit leakhound-history-refs/heads/main-" in j.text()
+          and ": resumed;" in j.text(), j)
+    check("a push (a range) skips the history cache",
+          not any("history cache" in (n or "") for n, _, _ in j_push.log), j_push)
 
     server.shutdown()
     print("\naction-sim step times (first run / cached run):")
