@@ -165,11 +165,11 @@ impl Cached {
         facts: &Facts,
         fresh: impl Iterator<Item = (BlobId, Verdict)>,
         packs: &[cache::PackNote],
+        live: &IdSet,
     ) {
         let mut verdicts = std::mem::take(&mut self.verdicts);
         verdicts.extend(fresh);
         // Only what the history still holds: a rewrite must not grow the file for ever.
-        let live: IdSet = history.blobs.iter().map(|b| b.id).collect();
         verdicts.retain(|id, _| live.contains(id));
         let complete = history.problems.is_empty();
         let mut book = self.book.entries();
@@ -348,7 +348,8 @@ pub fn scan_history_cached(
     });
     trace("walk and pack pass");
     let history = history?;
-    let notes = pack_notes(&packs, in_packs, &history, cached.as_mut());
+    let in_history: IdSet = history.blobs.iter().map(|b| b.id).collect();
+    let notes = pack_notes(&packs, in_packs, &history, &in_history, cached.as_mut());
     let unreachable: usize = notes.iter().map(|n| n.2.len()).sum();
     let mut early: IdMap<BlobScan> = packed.iter().copied().zip(early).collect();
     // A cached verdict holds while the blob enters history where it did (a quiet blob's
@@ -404,8 +405,8 @@ pub fn scan_history_cached(
         blobs_known,
     } = pair(&history, scans, &mut early, &known, cached.is_some());
     trace("reading the rest");
-    let infos = origin_commits(repo, &history, &paired, detector);
-    let mut results = reader.settle(&history.blobs, paired, &infos);
+    let old = origin_commits(repo, &history, &paired, detector);
+    let mut results = reader.settle(&history.blobs, paired, &history.infos, &old);
     trace("triage");
     learn_quiet(&results, &fresh_found, &history, &mut fresh);
     results.extend(quiet);
@@ -437,7 +438,7 @@ pub fn scan_history_cached(
     let facts = Facts {
         triggered: messages
             .iter()
-            .filter_map(|(c, _)| commit_id(&c.id))
+            .filter_map(|(c, _)| BlobId::from_hex(&c.id))
             .collect(),
         ..facts
     };
@@ -479,7 +480,7 @@ pub fn scan_history_cached(
         if let Some(note) = &history.cache_note {
             c.summary.status = note.clone();
         }
-        c.store(&history, &facts, fresh.into_iter(), &notes);
+        c.store(&history, &facts, fresh.into_iter(), &notes, &in_history);
         out.cache = Some(c.summary.clone());
     }
     trace("cache store");
@@ -613,9 +614,9 @@ fn pack_notes(
     packs: &[git::Pack],
     read: Vec<Option<Vec<BlobId>>>,
     history: &git::History,
+    in_history: &IdSet,
     cached: Option<&mut Cached>,
 ) -> Vec<cache::PackNote> {
-    let in_history: IdSet = history.blobs.iter().map(|b| b.id).collect();
     let mut prior: HashMap<(String, u64), Vec<BlobId>> = cached
         .map(|c| std::mem::take(&mut c.packs))
         .unwrap_or_default()
@@ -755,7 +756,7 @@ fn commit_facts(
             }
         }
     }
-    ids.extend(triggered.iter().filter_map(|c| commit_id(&c.id)));
+    ids.extend(triggered.iter().filter_map(|c| BlobId::from_hex(&c.id)));
     let key = |id: &CommitId| {
         history
             .walked
@@ -774,16 +775,7 @@ fn commit_facts(
 
 /// The commits whose messages are scanned, in history order.
 fn message_commits(repo: &Path, history: &git::History, facts: &Facts) -> Vec<Arc<CommitInfo>> {
-    let missing: Vec<CommitId> = facts
-        .triggered
-        .iter()
-        .filter(|id| !history.infos.contains_key(id))
-        .copied()
-        .collect();
-    let read = match git::open(repo) {
-        Ok(r) if !missing.is_empty() => git::commit_infos(&r, missing.into_iter()),
-        _ => IdMap::default(),
-    };
+    let read = read_unread(repo, history, facts.triggered.iter().copied());
     facts
         .triggered
         .iter()
@@ -791,41 +783,31 @@ fn message_commits(repo: &Path, history: &git::History, facts: &Facts) -> Vec<Ar
         .collect()
 }
 
-fn commit_id(hex: &str) -> Option<CommitId> {
-    let mut b = [0u8; 20];
-    if hex.len() != 40 {
-        return None;
+/// Facts of the commits among `ids` that this walk did not read (a resumed walk reads only
+/// the new ones); the rest are in `history.infos`.
+fn read_unread(
+    repo: &Path,
+    history: &git::History,
+    ids: impl Iterator<Item = CommitId>,
+) -> IdMap<Arc<CommitInfo>> {
+    let missing: IdSet = ids.filter(|id| !history.infos.contains_key(id)).collect();
+    match git::open(repo) {
+        Ok(r) if !missing.is_empty() => git::commit_infos(&r, missing.into_iter()),
+        _ => IdMap::default(),
     }
-    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
-        b[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
-    Some(BlobId(b))
 }
 
-/// Facts of every commit a finding or a diagnostic may name: the walk read the new ones;
-/// a resumed walk did not read the old ones, which are read here (few: most blobs are clean).
+/// Facts of the old commits a finding or a diagnostic may name (few: most blobs are clean).
 fn origin_commits(
     repo: &Path,
     history: &git::History,
     paired: &[(usize, BlobScan)],
     detector: &Detector,
 ) -> IdMap<Arc<CommitInfo>> {
-    let mut infos = history.infos.clone();
-    let missing: HashSet<CommitId> = paired
-        .iter()
-        .filter(|(i, scan)| {
-            let b = &history.blobs[*i];
-            !infos.contains_key(&b.commit)
-                && (needs_origin(scan) || detector.has_path_rules_for(&b.path))
-        })
-        .map(|(i, _)| history.blobs[*i].commit)
-        .collect();
-    if !missing.is_empty() {
-        if let Ok(r) = git::open(repo) {
-            infos.extend(git::commit_infos(&r, missing.into_iter()));
-        }
-    }
-    infos
+    let named = paired.iter().filter(|(i, scan)| {
+        needs_origin(scan) || detector.has_path_rules_for(&history.blobs[*i].path)
+    });
+    read_unread(repo, history, named.map(|(i, _)| history.blobs[*i].commit))
 }
 
 /// Whether triage reads where a blob came from (a clean or binary blob is only counted).
@@ -921,6 +903,7 @@ impl<'a> Reader<'a> {
         blobs: &[HistoryBlob],
         paired: Vec<(usize, BlobScan)>,
         infos: &IdMap<Arc<CommitInfo>>,
+        old: &IdMap<Arc<CommitInfo>>,
     ) -> Vec<(usize, FileResult)> {
         let (detector, config) = (self.detector, self.config);
         self.pool.install(|| {
@@ -950,7 +933,8 @@ impl<'a> Reader<'a> {
                         if !needs_origin(&scan) {
                             return (i, settle(scan, &unused_origin(), detector, config));
                         }
-                        let origin = match infos.get(&blob.commit) {
+                        let commit = infos.get(&blob.commit).or_else(|| old.get(&blob.commit));
+                        let origin = match commit {
                             Some(commit) => Origin::Commit {
                                 commit: Arc::clone(commit),
                                 path: blob.path.to_string(),

@@ -1070,15 +1070,6 @@ fn read_idx_v2(b: &[u8], pack: u32, out: &mut IdMap<(u32, u64)>) {
     }
 }
 
-/// Every blob stored in the repository's packs, in pack order (bases before their deltas),
-/// found by reading the packs' indexes and each entry's header: no walk, no inflation. A
-/// full-history scan reads these while the walk that attributes them runs alongside.
-/// Entries whose type cannot be told cheaply (a delta against an object in another pack)
-/// are left out: the walk still finds them. Unreadable packs give nothing.
-pub fn packed_blobs(repo: &Repository) -> Vec<BlobId> {
-    packs(repo).iter().flat_map(pack_blobs).collect()
-}
-
 /// A pack file: its name and size tell it apart from any other (packs are immutable and
 /// named by their checksum).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1103,7 +1094,11 @@ pub fn packs(repo: &Repository) -> Vec<Pack> {
         .collect()
 }
 
-/// The blobs stored in one pack, in pack order (see [`packed_blobs`]).
+/// The blobs stored in one pack, in pack order (bases before their deltas), found by reading
+/// the pack's index and each entry's header: no walk, no inflation. A full-history scan
+/// reads these while the walk that attributes them runs alongside. Entries whose type
+/// cannot be told cheaply (a delta against an object in another pack) are left out: the
+/// walk still finds them. An unreadable pack gives nothing.
 pub fn pack_blobs(pack: &Pack) -> Vec<BlobId> {
     let mut objects = IdMap::default();
     let Ok(bytes) = std::fs::read(&pack.idx) else {

@@ -25,6 +25,20 @@ impl std::fmt::Display for BlobId {
     }
 }
 
+impl BlobId {
+    /// Parses the 40 hex digits [`Display`](std::fmt::Display) writes.
+    pub fn from_hex(hex: &str) -> Option<BlobId> {
+        if hex.len() != 40 {
+            return None;
+        }
+        let mut b = [0u8; 20];
+        for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+            b[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Some(BlobId(b))
+    }
+}
+
 impl Serialize for BlobId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
