@@ -67,6 +67,10 @@ pub struct Config {
     pub fingerprint_book: Option<Arc<crate::finding::FingerprintBook>>,
     /// `[ai.hook]`: what the agent hooks block.
     pub hook: crate::ai::hook::HookSettings,
+    /// `[verify]`, from a config the user chose (`--config`) only: where `--verify` may
+    /// connect and how hard. A scanned repository's `[verify]` is ignored.
+    #[serde(skip)]
+    pub verify: VerifySection,
 }
 
 impl Config {
@@ -127,6 +131,7 @@ impl Default for Config {
             fingerprint_key: None,
             fingerprint_book: None,
             hook: Default::default(),
+            verify: VerifySection::default(),
         }
     }
 }
@@ -178,6 +183,9 @@ pub struct FileConfig {
     /// `[ai]`: the AI policy and additions to the signal table.
     #[serde(default)]
     pub ai: AiSection,
+    /// `[verify]`: settings for `--verify` (read only from a config given with `--config`).
+    #[serde(default, skip_serializing_if = "VerifySection::is_default")]
+    pub verify: VerifySection,
     /// Keep the built-in rules (false when a gitleaks config does not extend its defaults).
     #[serde(skip)]
     pub builtin_rules: Option<bool>,
@@ -213,6 +221,85 @@ pub struct ScanSection {
     /// Honour inline markers (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub markers: Option<bool>,
+}
+
+/// `[verify]` of the config file: where `--verify` may connect and how hard. Only a config
+/// the user chose (`--config`) may set it; a scanned repository's is ignored, so a checkout
+/// cannot point a provider's check at its own server.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySection {
+    /// `[verify.endpoints]`: a base URL per provider (the rule id prefix), replacing the
+    /// provider's: `github = "https://ghe.example.com/api/v3"`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub endpoints: std::collections::BTreeMap<String, String>,
+    /// Connect to loopback, private and other special addresses (refused by default, after
+    /// resolution, redirects included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_private_addresses: Option<bool>,
+    /// An HTTP(S) proxy for every request (the environment's proxy variables are not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Seconds for one whole request (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+    /// Seconds to resolve and connect (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout: Option<f64>,
+    /// Checks running at once (default 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<usize>,
+    /// Requests per second to one provider (default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// Retries after HTTP 429 and 502-504 (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u32>,
+}
+
+impl VerifySection {
+    /// Nothing set.
+    pub fn is_default(&self) -> bool {
+        self == &VerifySection::default()
+    }
+
+    fn check(&self) -> Result<(), String> {
+        for (name, url) in &self.endpoints {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(format!(
+                    "[verify.endpoints] {name} = {url:?}: an http(s):// base URL"
+                ));
+            }
+        }
+        for (what, v) in [
+            ("timeout", self.timeout),
+            ("connect_timeout", self.connect_timeout),
+        ] {
+            if let Some(v) = v {
+                if !(0.05..=300.0).contains(&v) {
+                    return Err(format!(
+                        "[verify] {what} = {v}: seconds between 0.05 and 300"
+                    ));
+                }
+            }
+        }
+        if let Some(r) = self.rate {
+            if !(r > 0.0 && r <= 10_000.0) {
+                return Err(format!(
+                    "[verify] rate = {r}: requests per second, above 0 and at most 10000"
+                ));
+            }
+        }
+        if let Some(c) = self.concurrency {
+            if !(1..=64).contains(&c) {
+                return Err(format!("[verify] concurrency = {c}: 1 to 64"));
+            }
+        }
+        if self.retries.is_some_and(|r| r > 5) {
+            return Err("[verify] retries: at most 5".into());
+        }
+        Ok(())
+    }
 }
 
 /// `[rules]` of the config file.
@@ -395,6 +482,11 @@ impl FileConfig {
         {
             out.push("relaxes the AI policy ([ai])".into());
         }
+        if !self.trusted && !self.verify.is_default() {
+            out.push(
+                "has a [verify] section, ignored: only a config given with --config may say where --verify connects".into(),
+            );
+        }
         if !self.trusted && !self.ai.sessions.is_empty() {
             out.push(format!(
                 "has {} [[ai.session]] entries, ignored: only a config given with --config may name environment variables",
@@ -436,6 +528,10 @@ impl FileConfig {
         }
         if let Some(v) = self.scan.markers {
             config.markers = v;
+        }
+        self.verify.check().map_err(at)?;
+        if self.trusted {
+            config.verify = self.verify.clone();
         }
         if !self.ignored_locations.is_empty() {
             config.ignored_locations = Arc::new(self.ignored_locations.clone());

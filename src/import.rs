@@ -287,6 +287,7 @@ fn translate_rule(r: &GlRule, origin: &str) -> Result<(RuleSpec, Vec<AllowSpec>)
         }),
         path: r.path.clone(),
         keyword_in_match: false,
+        verify: None,
     };
     let rule = Rule::imported(spec.clone(), origin).map_err(|e| e.to_string())?;
     rule.compile_now().map_err(|e| match e {

@@ -3,14 +3,16 @@
 //! One pipeline, one direction:
 //!
 //! ```text
-//! source ──Blob+Origin──▶ detect ──Candidate──▶ triage ──Finding──▶ report
-//! worktree               prefilter → regex →    policy: precision,   sorted, redacted
-//!                        checksum/entropy/      severity             text|json|jsonl|sarif
-//!                        placeholder filters
+//! source ──Blob+Origin──▶ detect ──Candidate──▶ triage ──Finding──▶ verify ──▶ report
+//! worktree               prefilter → regex →    policy: precision,   offline     sorted, redacted
+//!                        checksum/entropy/      severity             checks;     text|json|jsonl|sarif
+//!                        placeholder filters                         --verify:
+//!                                                                    the provider
 //! ```
 //!
 //! Layers, lowest first: [`untrusted`], [`source`], [`rules`], [`config`] → [`detect`] → [`lint`],
-//! [`finding`] → [`triage`] → [`report`], [`scan`]. A module imports only from lower layers.
+//! [`finding`] → [`triage`] → [`verify`] → [`report`], [`scan`]. A module imports only from
+//! lower layers. Nothing in [`verify`] opens a connection unless `--verify` built its stage.
 //!
 //! ```
 //! use leakhound::{config::Config, detect::Detector, rules::RuleSet, scan::scan_bytes};
@@ -26,6 +28,7 @@
 pub mod ai;
 pub mod allow;
 pub mod baseline;
+pub mod clock;
 pub mod config;
 pub mod detect;
 pub mod discover;
@@ -40,3 +43,4 @@ pub mod scan;
 pub mod source;
 pub mod triage;
 pub mod untrusted;
+pub mod verify;

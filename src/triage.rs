@@ -133,6 +133,7 @@ pub fn triage(
         revoke: rule.spec.revoke.clone(),
         before: candidate.before.clone(),
         after: candidate.after.clone(),
+        matched: candidate.matched.clone(),
         commit: origin.commit().cloned(),
         present_at_head: None,
         also_in: Vec::new(),
@@ -140,6 +141,8 @@ pub fn triage(
         ai,
         ai_policy: strict,
         baseline_expired: None,
+        checks: Default::default(),
+        verification: None,
         exposure: match origin {
             Origin::File { path, .. } => config
                 .exposure

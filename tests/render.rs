@@ -44,6 +44,9 @@ fn finding(rule_id: &str, path: &str, line: usize, secret: &str, show: bool) -> 
         ai_policy: false,
         exposure: None,
         baseline_expired: None,
+        checks: Default::default(),
+        matched: String::new(),
+        verification: None,
     }
 }
 

@@ -58,6 +58,12 @@ pub struct Reachable {
     pub stopped_by: Vec<String>,
     /// Agents whose own file tools would read it (project files, when agents work here).
     pub readable_by: Vec<String>,
+    /// What the value says about itself (a checksum, an expiry), no network.
+    #[serde(skip_serializing_if = "crate::finding::Checks::is_empty")]
+    pub checks: crate::finding::Checks,
+    /// What its provider said (`--verify` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<crate::finding::Verification>,
 }
 
 impl Reachable {
@@ -72,6 +78,8 @@ impl Reachable {
             blast_radius: f.blast_radius,
             stopped_by,
             readable_by: Vec::new(),
+            checks: f.checks,
+            verification: f.verification,
         }
     }
 }
@@ -172,13 +180,18 @@ pub const HOME_STORES: &[(&str, &str, bool)] = &[
 /// Files over this size in the home directory are not read.
 const MAX_HOME_FILE: u64 = 8 << 20;
 
-/// Runs the audit for a project at `root`, a home directory and an environment.
+/// A finding waiting for the verify stage: where, what, what stops it, who reads it.
+type Pending = (Place, String, Finding, Vec<String>, Vec<String>);
+
+/// Runs the audit for a project at `root`, a home directory and an environment; `check` is
+/// the verify stage, run once over everything found (offline checks, `--verify`).
 pub fn audit(
     root: &Path,
     home: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
     detector: &Detector,
     config: &Config,
+    check: &dyn Fn(&mut Vec<Finding>),
 ) -> Audit {
     let agents: Vec<Guard> = Agent::all()
         .into_iter()
@@ -206,6 +219,7 @@ pub fn audit(
     };
     let mut items = Vec::new();
     let mut notes = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
 
     // The environment: inherited by every command the agent runs; a hook can only stop it
     // being printed.
@@ -226,7 +240,7 @@ pub fn audit(
                 ));
             }
             let location = format!("${}", crate::report::escape(&name));
-            items.push(Reachable::found(Place::Environment, location, f, stopped));
+            pending.push((Place::Environment, location, f, stopped, Vec::new()));
         }
     }
 
@@ -270,13 +284,15 @@ pub fn audit(
                     ),
                     stopped_by: Vec::new(),
                     readable_by: Vec::new(),
+                    checks: Default::default(),
+                    verification: None,
                 });
                 continue;
             }
             for f in out.findings {
                 let location = format!("{label}:{}", f.location.line);
                 let stopped = hook_stops(&f);
-                items.push(Reachable::found(Place::Home, location, f, stopped));
+                pending.push((Place::Home, location, f, stopped, Vec::new()));
             }
         }
     }
@@ -306,12 +322,18 @@ pub fn audit(
                     .strip_prefix(root)
                     .map_or_else(|_| f.path.clone(), |p| p.display().to_string());
                 let location = format!("{shown}:{}", f.location.line);
-                let mut item = Reachable::found(Place::Project, location, f, stopped);
-                item.readable_by = readable;
-                items.push(item);
+                pending.push((Place::Project, location, f, stopped, readable));
             }
         }
         Err(e) => notes.push(format!("the project was not scanned: {e}")),
+    }
+    // The offline checks and, with `--verify`, the providers: once over everything found.
+    let mut found: Vec<Finding> = pending.iter().map(|p| p.2.clone()).collect();
+    check(&mut found);
+    for ((place, location, _, stopped, readable), f) in pending.into_iter().zip(found) {
+        let mut item = Reachable::found(place, location, f, stopped);
+        item.readable_by = readable;
+        items.push(item);
     }
     items.sort_by(|a, b| {
         (b.severity.cmp(&a.severity))

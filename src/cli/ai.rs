@@ -95,6 +95,13 @@ pub(super) enum AiCommand {
         /// Leave the home directory out.
         #[arg(long)]
         no_home: bool,
+        /// Ask each credential's provider whether it is live and what it may do (settings:
+        /// [verify] of --config). Off by default: nothing leaves the machine without it.
+        #[arg(long)]
+        verify: bool,
+        /// The config whose [verify] section --verify uses.
+        #[arg(long, value_name = "FILE", requires = "verify")]
+        config: Option<PathBuf>,
     },
     /// Allow a file or a command for one agent session (the hook's deny message gives the
     /// exact command).
@@ -140,7 +147,17 @@ pub(super) fn exec(c: AiCommand) -> Result<u8> {
             fail_on,
             no_env,
             no_home,
-        } => exposure(&path, format, fail_on, no_env, no_home),
+            verify,
+            config,
+        } => exposure(
+            &path,
+            format,
+            fail_on,
+            no_env,
+            no_home,
+            verify,
+            config.as_deref(),
+        ),
     }
 }
 
@@ -243,6 +260,8 @@ fn exposure(
     fail_on: Option<leakhound::rules::Severity>,
     no_env: bool,
     no_home: bool,
+    verify: bool,
+    config: Option<&Path>,
 ) -> Result<u8> {
     if !path.is_dir() {
         bail!("{}: not a directory", path.display());
@@ -261,13 +280,33 @@ fn exposure(
     } else {
         leakhound::ai::reach::home_dir()
     };
+    let mut verify_config = Config::default();
+    if let Some(file) = config {
+        FileConfig::load_as(file, leakhound::untrusted::Chooser::User)?
+            .apply(&mut verify_config, &file.display().to_string())?;
+    }
+    let rules = loaded.detector.rules();
+    let failure = std::cell::RefCell::new(None);
+    let check = |found: &mut Vec<leakhound::finding::Finding>| {
+        let args = super::scanning::VerifyArgs {
+            verify,
+            ..Default::default()
+        };
+        if let Err(e) = super::scanning::verify_findings(found, rules, &verify_config, &args) {
+            *failure.borrow_mut() = Some(e);
+        }
+    };
     let audit = leakhound::ai::reach::audit(
         &root,
         home.as_deref(),
         env,
         &loaded.detector,
         &loaded.config,
+        &check,
     );
+    if let Some(e) = failure.into_inner() {
+        return Err(e);
+    }
     let mut out = io::BufWriter::new(io::stdout().lock());
     match format {
         ListFormat::Json => {
@@ -293,6 +332,24 @@ fn exposure(
                     i.rule_id
                 )?;
                 writeln!(out, "         can: {}", escape(&i.blast_radius))?;
+                if let Some(v) = &i.verification {
+                    writeln!(
+                        out,
+                        "         verified ({}): {}{}{}: {}",
+                        escape(&v.provider),
+                        v.status.as_str(),
+                        v.identity
+                            .as_ref()
+                            .map(|w| format!(" as {}", escape(w)))
+                            .unwrap_or_default(),
+                        if v.over_privileged {
+                            ", OVER-PRIVILEGED"
+                        } else {
+                            ""
+                        },
+                        escape(&v.detail)
+                    )?;
+                }
                 if !i.readable_by.is_empty() {
                     writeln!(
                         out,

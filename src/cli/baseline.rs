@@ -10,7 +10,12 @@ use leakhound::baseline::{self, Baseline};
 use leakhound::source::git::Selection;
 use leakhound::{scan, untrusted};
 
-use super::scanning::{setup, Color, CommonArgs, OutputArgs, OutputFormat, Setup};
+use leakhound::finding::{Finding, VerifyStatus};
+use leakhound::report::escape;
+
+use super::scanning::{
+    setup, verify_findings, Color, CommonArgs, OutputArgs, OutputFormat, Setup, VerifyArgs,
+};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum BaselineCommand {
@@ -35,6 +40,11 @@ pub(super) enum BaselineCommand {
         /// Config file.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Ask each credential's provider whether it is live first (settings: [verify] of
+        /// --config): a live credential is left out of the baseline, to be rotated, not
+        /// accepted.
+        #[arg(long)]
+        verify: bool,
     },
     /// Drop entries that a scan no longer finds.
     Prune {
@@ -61,6 +71,7 @@ pub(super) fn exec(c: BaselineCommand) -> Result<u8> {
             with_paths,
             expires,
             config,
+            verify,
         } => create(
             &paths,
             history,
@@ -68,6 +79,7 @@ pub(super) fn exec(c: BaselineCommand) -> Result<u8> {
             with_paths,
             expires.as_deref(),
             config,
+            verify,
         ),
         BaselineCommand::Prune {
             file,
@@ -83,6 +95,7 @@ fn scan_for_baseline(
     paths: &[PathBuf],
     history: bool,
     config_file: Option<PathBuf>,
+    verify: bool,
 ) -> Result<scan::ScanOutcome> {
     let common = CommonArgs {
         out: OutputArgs {
@@ -106,16 +119,27 @@ fn scan_for_baseline(
         baseline: None,
         ai: None,
         no_repo_config: false,
+        check: VerifyArgs {
+            verify,
+            ..VerifyArgs::default()
+        },
     };
     let root = paths.first().map_or(Path::new("."), PathBuf::as_path);
     let Setup {
         config, detector, ..
     } = setup(&common, false, false, root)?;
-    Ok(if history {
+    let mut outcome = if history {
         scan::scan_history(root, &Selection::All, detector, &config, None)?
     } else {
         scan::scan_paths(paths, detector, &config)?
-    })
+    };
+    outcome.stats.verified = verify_findings(
+        &mut outcome.findings,
+        detector.rules(),
+        &config,
+        &common.check,
+    )?;
+    Ok(outcome)
 }
 
 fn create(
@@ -125,6 +149,7 @@ fn create(
     with_paths: bool,
     expires: Option<&str>,
     config_file: Option<PathBuf>,
+    verify: bool,
 ) -> Result<u8> {
     if let Some(d) = expires {
         if !baseline::valid_date(d) {
@@ -136,7 +161,29 @@ fn create(
     } else {
         None
     };
-    let outcome = scan_for_baseline(paths, history, config_file)?;
+    let mut outcome = scan_for_baseline(paths, history, config_file, verify)?;
+    let live: Vec<Finding> = outcome
+        .findings
+        .extract_if(.., |f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|v| v.status == VerifyStatus::Live)
+        })
+        .collect();
+    for f in &live {
+        writeln!(
+            io::stderr(),
+            "leakhound: {}:{}: {} is LIVE ({}): not accepted; rotate it{}",
+            escape(&f.path),
+            f.location.line,
+            f.rule_id,
+            f.verification.as_ref().map_or("", |v| v.provider.as_str()),
+            f.revoke
+                .as_ref()
+                .map(|u| format!(" at {}", escape(u)))
+                .unwrap_or_default()
+        )?;
+    }
     let text = baseline::render(&outcome.findings, previous.as_ref(), with_paths, expires);
     untrusted::write(output, text.as_bytes())?;
     let n = text.lines().filter(|l| !l.starts_with('#')).count();
@@ -156,7 +203,7 @@ fn prune(
     config_file: Option<PathBuf>,
 ) -> Result<u8> {
     let old = Baseline::load_as(file, untrusted::Chooser::User)?;
-    let outcome = scan_for_baseline(paths, history, config_file)?;
+    let outcome = scan_for_baseline(paths, history, config_file, false)?;
     let pruned = baseline::prune(&old, &outcome.findings);
     untrusted::write(file, pruned.text.as_bytes())?;
     writeln!(

@@ -87,6 +87,48 @@ pub(super) struct CommonArgs {
     /// summary): for organisation scans that `leakhound merge` combines.
     #[arg(long, value_name = "NAME")]
     pub(super) repository: Option<String>,
+    #[command(flatten)]
+    pub(super) check: VerifyArgs,
+}
+
+/// `--verify` and what depends on it.
+#[derive(Debug, Args, Default)]
+pub(super) struct VerifyArgs {
+    /// Ask each credential's provider, read-only, whether it is live, as whom and with which
+    /// permissions. Off by default: nothing leaves the machine without it. Endpoints, proxy
+    /// and limits come from [verify] in a --config file, never from the scanned repository.
+    #[arg(long)]
+    pub(super) verify: bool,
+    /// Report only findings verified live (needs --verify).
+    #[arg(long, requires = "verify")]
+    pub(super) only_verified: bool,
+    /// Exit 1 only for findings verified live; the rest are reported (needs --verify).
+    #[arg(long, requires = "verify")]
+    pub(super) fail_on_live: bool,
+}
+
+/// The verify stage: offline checks always; with `--verify`, the providers (settings from
+/// `[verify]` of a config given with `--config`).
+pub(super) fn verify_findings(
+    findings: &mut Vec<leakhound::finding::Finding>,
+    rules: &RuleSet,
+    config: &Config,
+    v: &VerifyArgs,
+) -> Result<Option<leakhound::verify::Stats>> {
+    leakhound::verify::offline::check_all(findings, rules, leakhound::clock::now());
+    if !v.verify {
+        return Ok(None);
+    }
+    let opts = leakhound::verify::Options::from_section(&config.verify);
+    let stats = leakhound::verify::verify(findings, rules, &opts).map_err(anyhow::Error::msg)?;
+    if v.only_verified {
+        findings.retain(|f| {
+            f.verification
+                .as_ref()
+                .is_some_and(|r| r.status == leakhound::finding::VerifyStatus::Live)
+        });
+    }
+    Ok(Some(stats))
 }
 
 /// Where and how a report is written (scans and `merge`).
@@ -356,6 +398,8 @@ pub(super) fn report(
             f.repository = Some(name.clone());
         }
     }
+    outcome.stats.verified =
+        verify_findings(&mut outcome.findings, detector.rules(), config, &c.check)?;
     let mut status = io::stderr().lock();
     write_reports(&outcome, detector.rules(), &c.out, &mut status)?;
     let failing = outcome.findings.iter().any(|f| {
@@ -364,6 +408,13 @@ pub(super) fn report(
         } else {
             config.thresholds.fail_on
         };
+        if c.check.fail_on_live {
+            let live = f
+                .verification
+                .as_ref()
+                .is_some_and(|v| v.status == leakhound::finding::VerifyStatus::Live);
+            return !f.existing && live;
+        }
         !f.existing && f.severity >= fail_on
     });
     if failing && !c.out.quiet && matches!(c.out.format, OutputFormat::Text) {

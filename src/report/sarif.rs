@@ -260,12 +260,41 @@ fn result(f: &Finding, rule_index: usize) -> sarif::Result {
     if let Some(url) = &f.revoke {
         props.insert("revoke".to_string(), json!(url));
     }
+    if !f.checks.is_empty() {
+        props.insert("checks".to_string(), json!(f.checks));
+    }
+    let live = f
+        .verification
+        .as_ref()
+        .filter(|v| v.status == crate::finding::VerifyStatus::Live);
+    if let Some(v) = &f.verification {
+        props.insert("verification".to_string(), json!(v));
+    }
+    // A credential its provider accepts is an incident, whatever its rule's severity.
+    if let Some(v) = live {
+        props.insert(
+            "security-severity".to_string(),
+            json!(if v.over_privileged { "10.0" } else { "9.8" }),
+        );
+    }
+    let verdict = match live {
+        Some(v) if v.over_privileged => format!(
+            " Verified LIVE and OVER-PRIVILEGED with {}: rotate it now.",
+            v.provider
+        ),
+        Some(v) => format!(" Verified LIVE with {}: rotate it now.", v.provider),
+        None => String::new(),
+    };
     sarif::Result::builder()
         .rule_id(f.rule_id.clone())
         .rule_index(rule_index as i64)
-        .level(level(f.severity))
+        .level(if live.is_some() {
+            sarif::ResultLevel::Error
+        } else {
+            level(f.severity)
+        })
         .message(&format!(
-            "{} found: {}. If leaked: {}",
+            "{} found: {}. If leaked: {}{verdict}",
             f.rule_name,
             f.secret.display(),
             f.blast_radius

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::io::{self, Write};
 
-use crate::finding::Finding;
+use crate::finding::{Finding, VerifyStatus};
 use crate::rules::Severity;
 use crate::scan::ScanOutcome;
 
@@ -129,6 +129,7 @@ fn block<'a>(
     if !f.decoded.is_empty() {
         writeln!(out, "  decoded from {}", f.decoded.join(" → "))?;
     }
+    checks(f, p, out)?;
     if let Some(name) = &f.context {
         writeln!(out, "  named {} in its context", escape(name))?;
     }
@@ -256,20 +257,57 @@ fn block<'a>(
     writeln!(out)
 }
 
-/// `YYYY-MM-DD` (UTC) from seconds since the epoch.
-pub fn date(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+pub use crate::clock::date;
+
+/// The offline checks and, with `--verify`, the provider's answer.
+fn checks(f: &Finding, p: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    let c = &f.checks;
+    let mut facts = Vec::new();
+    if let Some(v) = &c.checksum {
+        facts.push(format!("checksum {v}"));
+    }
+    if let Some(e) = &c.expires {
+        facts.push(if c.expired {
+            format!("expired {e}")
+        } else {
+            format!("expires {e}")
+        });
+    }
+    if let Some(r) = &c.role {
+        facts.push(format!("role {}", escape(r)));
+    }
+    if let Some(a) = &c.aws_account {
+        facts.push(format!("AWS account {a} (decoded from the key id)"));
+    }
+    if !facts.is_empty() {
+        writeln!(out, "  offline: {}", facts.join(", "))?;
+    }
+    let Some(v) = &f.verification else {
+        return Ok(());
+    };
+    let status = match v.status {
+        VerifyStatus::Live => p.wrap("1;31", "LIVE"),
+        VerifyStatus::Invalid => p.wrap("32", "invalid"),
+        s => s.as_str().to_string(),
+    };
+    let mut line = format!("  verified ({}): {status}", escape(&v.provider));
+    if let Some(who) = &v.identity {
+        line.push_str(&format!(" as {}", escape(who)));
+    }
+    if !v.scopes.is_empty() {
+        line.push_str(&format!("; scopes: {}", escape(&v.scopes.join(", "))));
+    }
+    if v.over_privileged {
+        line.push_str(&format!("; {}", p.wrap("1;31", "OVER-PRIVILEGED")));
+    }
+    writeln!(out, "{line}")?;
+    writeln!(out, "    {}", escape(&v.detail))?;
+    if v.status == VerifyStatus::Live {
+        if let Some(url) = &f.revoke {
+            writeln!(out, "    live: rotate it now at {}", escape(url))?;
+        }
+    }
+    Ok(())
 }
 
 /// Diagnostics printed on the terminal before the rest are counted.
@@ -374,6 +412,13 @@ fn summary(outcome: &ScanOutcome, status: &mut dyn Write) -> io::Result<()> {
             } else {
                 format!(" ({})", tools.join("; "))
             }
+        )?;
+    }
+    if let Some(v) = &s.verified {
+        writeln!(
+            status,
+            "leakhound: verified {} credential(s) with their providers: {} live ({} over-privileged), {} invalid, {} unknown, {} error; {} finding(s) have no check",
+            v.checked, v.live, v.over_privileged, v.invalid, v.unknown, v.error, v.unverifiable
         )?;
     }
     if let Some(n) = s.repositories {

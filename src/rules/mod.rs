@@ -10,7 +10,9 @@ use std::sync::{Arc, OnceLock};
 use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::meta;
 
-pub use schema::{Checksum, FirstGroup, Precision, RuleSpec, SecretGroup, Severity};
+pub use schema::{
+    Checksum, FirstGroup, Precision, RuleSpec, SecretGroup, Severity, VerifyKind, VerifySpec,
+};
 
 /// Errors from loading or building rules.
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +225,9 @@ impl Rule {
                 )));
             }
         }
+        if let Some(v) = &spec.verify {
+            check_verify(v, &spec).map_err(invalid)?;
+        }
         Ok(Rule {
             spec,
             origin: origin.to_string(),
@@ -347,6 +352,85 @@ fn compile(pattern: &str) -> Result<Regex, String> {
         .dfa_size_limit(32 << 20)
         .build()
         .map_err(|e| e.to_string())
+}
+
+/// The structure of a `[rule.verify]` table: what the verify stage relies on.
+fn check_verify(v: &VerifySpec, spec: &RuleSpec) -> Result<(), String> {
+    if spec.revoke.is_none() {
+        return Err(
+            "a rule with [rule.verify] needs `revoke`: a live finding says where to rotate it"
+                .into(),
+        );
+    }
+    if !valid_provider(&v.provider) {
+        return Err(format!(
+            "verify.provider {:?}: lowercase letters, digits and underscores",
+            v.provider
+        ));
+    }
+    if !v.docs.starts_with("https://") {
+        return Err("verify.docs: cite the provider's documentation (an https:// URL)".into());
+    }
+    if let Some(n) = v.needs.iter().find(|n| !spec.partners.contains(n)) {
+        return Err(format!(
+            "verify.needs names {n:?}, which is not in `partners`"
+        ));
+    }
+    if let Some(e) = &v.endpoint {
+        if !e.starts_with("https://") || e.ends_with('/') {
+            return Err(format!(
+                "verify.endpoint {e:?}: an https:// base URL without a trailing /"
+            ));
+        }
+    }
+    if v.kind != VerifyKind::Http {
+        return Ok(());
+    }
+    let url = v
+        .url
+        .as_deref()
+        .ok_or("verify.url is required for HTTP checks")?;
+    if !url.starts_with("{endpoint}") {
+        return Err(format!(
+            "verify.url {url:?} must start with {{endpoint}}, so that [verify.endpoints] can replace the host"
+        ));
+    }
+    if v.endpoint.is_none() {
+        return Err("verify.endpoint is required for HTTP checks".into());
+    }
+    match v.method.as_deref() {
+        None | Some("GET" | "POST") => {}
+        Some(m) => {
+            return Err(format!(
+                "verify.method {m:?}: only GET and POST are read-only here"
+            ))
+        }
+    }
+    if v.live_field.is_some() == v.live_values.is_empty() {
+        return Err("verify.live_field and verify.live_values go together".into());
+    }
+    let templates = v
+        .headers
+        .values()
+        .chain(v.basic.iter().flatten())
+        .chain(v.body.iter())
+        .chain(std::iter::once(&url.to_string()))
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !templates.contains("{secret}") {
+        return Err("verify: no template sends {secret}".into());
+    }
+    if templates.contains("{partner}") && v.needs.is_empty() {
+        return Err("verify: {partner} needs `needs`".into());
+    }
+    Ok(())
+}
+
+fn valid_provider(p: &str) -> bool {
+    !p.is_empty()
+        && p.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn valid_id(id: &str) -> bool {

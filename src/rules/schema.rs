@@ -100,6 +100,105 @@ pub struct RuleSpec {
     /// prefilter sound) or only lie near one (rules imported from gitleaks).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub keyword_in_match: bool,
+    /// How `--verify` asks the provider whether the credential is live (never used without
+    /// `--verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifySpec>,
+}
+
+/// `[rule.verify]`: one read-only request that tells whether a credential is live, whom it
+/// acts as and what it may do. HTTP requests are data; signing schemes and database
+/// handshakes are named by `kind` and written in code (`verify::sign`, `verify::db`).
+///
+/// Templates (`url`, header values, `basic`, `body`) take `{secret}`, `{endpoint}` (the
+/// provider's base URL, or the user's `[verify.endpoints]` entry) and `{partner}` (the
+/// secret of the first finding of a `needs` rule found with this one).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifySpec {
+    /// The provider: the `[verify.endpoints]` key, the rate-limit group, and what reports name.
+    pub provider: String,
+    /// The provider documentation the request follows.
+    pub docs: String,
+    /// `http` (the default: the request below), or a scheme written in code.
+    #[serde(default)]
+    pub kind: VerifyKind,
+    /// The provider's base URL: `{endpoint}` in templates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// HTTP method (GET by default; only GET and POST are allowed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// The URL template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Header templates.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// HTTP Basic credentials: `[user, password]` templates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic: Option<[String; 2]>,
+    /// Request body template, sent with `content_type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The body's media type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    /// Partner rules one of whose findings must accompany this one (an AWS key id needs its
+    /// secret): the first found is `{partner}`; without one the status is `unknown`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
+    /// Statuses that mean live (default `[200]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub live: Vec<u16>,
+    /// Statuses that mean the provider rejected the credential (default `[401]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invalid: Vec<u16>,
+    /// Statuses that mean valid but not allowed this call: live, limited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limited: Vec<u16>,
+    /// A JSON field of a live-status answer that must hold one of `live_values` (Slack's
+    /// `ok`); any other value means invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_field: Option<String>,
+    /// The values of `live_field` that mean live (JSON text: `true`, `active`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub live_values: Vec<String>,
+    /// Where whom it acts as is read: JSON paths (`login`, `result.email`, `orgs[].name`)
+    /// or `header:<name>`; the values found are joined.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identity: Vec<String>,
+    /// Where its permissions are read: a JSON path or `header:<name>` (comma-separated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<String>,
+    /// Scopes that make a live credential over-privileged (a trailing `*` matches a prefix).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub risky_scopes: Vec<String>,
+    /// Why a live credential of this kind is over-privileged whatever its scopes (a Stripe
+    /// unrestricted live key, an account-wide token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_privileged: Option<String>,
+}
+
+/// How a credential is checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyKind {
+    /// The HTTP request the spec describes.
+    #[default]
+    Http,
+    /// AWS STS GetCallerIdentity, signed with SigV4 (key id + partner secret).
+    AwsSts,
+    /// A Google service-account key: a signed JWT exchanged for an access token.
+    GoogleServiceAccount,
+    /// A PostgreSQL URI: authenticate, run nothing.
+    Postgres,
+    /// A MySQL URI: authenticate, run nothing.
+    Mysql,
+    /// A MongoDB URI: authenticate (SCRAM), run nothing.
+    Mongodb,
+    /// A Redis URI: AUTH, then `ACL WHOAMI`.
+    Redis,
 }
 
 fn yes() -> bool {

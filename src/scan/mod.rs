@@ -66,6 +66,9 @@ pub struct Stats {
     /// History scans: commits and findings, AI-tagged versus the rest, by agent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ai: Option<AiSummary>,
+    /// `--verify`: what the providers said, counted per credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<crate::verify::Stats>,
     /// Wall time (not serialised: it would make output nondeterministic).
     #[serde(skip)]
     pub elapsed: Duration,
