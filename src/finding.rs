@@ -87,6 +87,10 @@ pub struct Finding {
     /// `client_email` of a service-account key).
     #[serde(skip)]
     pub matched: String,
+    /// The whole line the secret starts on (at most 4 KiB, not redacted: never printed), for
+    /// verifiers that need the rest of a URI or connection string.
+    #[serde(skip)]
+    pub line: String,
     /// History scans: the commit that introduced the secret at this path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<Arc<CommitInfo>>,

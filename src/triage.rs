@@ -134,6 +134,7 @@ pub fn triage(
         before: candidate.before.clone(),
         after: candidate.after.clone(),
         matched: candidate.matched.clone(),
+        line: candidate.line.clone(),
         commit: origin.commit().cloned(),
         present_at_head: None,
         also_in: Vec::new(),

@@ -46,6 +46,7 @@ fn finding(rule_id: &str, path: &str, line: usize, secret: &str, show: bool) -> 
         baseline_expired: None,
         checks: Default::default(),
         matched: String::new(),
+        line: String::new(),
         verification: None,
     }
 }

@@ -1294,3 +1294,65 @@ fn verified_sarif_validates_against_the_schema() {
         "live"
     );
 }
+
+/// Azure Storage: the account key signs (Shared Key) Get Blob Service Properties for the
+/// account named beside it; the key itself is never sent.
+#[test]
+fn azure_storage_keys_sign_for_their_account() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().expect("tmp");
+    let raw: Vec<u8> = (0u8..64)
+        .map(|i| i.wrapping_mul(37).wrapping_add(11))
+        .collect();
+    let key = base64::engine::general_purpose::STANDARD.encode(&raw);
+    for (good, want) in [(true, "live"), (false, "invalid")] {
+        let signing = if good { raw.clone() } else { vec![7; 64] };
+        let mock = Mock::start(move |req, _| {
+            let date = req.header("x-ms-date").unwrap_or_default().to_string();
+            let version = req.header("x-ms-version").unwrap_or_default().to_string();
+            let to_sign = format!(
+                "GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n/leakhoundfixture/\ncomp:properties\nrestype:service"
+            );
+            let k = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &signing);
+            let want = format!(
+                "SharedKey leakhoundfixture:{}",
+                base64::engine::general_purpose::STANDARD
+                    .encode(ring::hmac::sign(&k, to_sign.as_bytes()))
+            );
+            if req.path == "/?restype=service&comp=properties"
+                && req.header("authorization") == Some(want.as_str())
+            {
+                Reply::Http {
+                    status: 200,
+                    headers: vec![("Content-Type".into(), "application/xml".into())],
+                    body: b"<StorageServiceProperties/>".to_vec(),
+                }
+            } else {
+                Reply::Http {
+                    status: 403,
+                    headers: Vec::new(),
+                    body: b"<Error><Code>AuthenticationFailed</Code></Error>".to_vec(),
+                }
+            }
+        });
+        let cfg = user_config(dir.path(), &endpoints(&[("azure", mock.url())]));
+        let text = format!(
+            "AZURE_STORAGE_CONNECTION_STRING=\"DefaultEndpointsProtocol=https;AccountName=leakhoundfixture;AccountKey={key};EndpointSuffix=core.windows.net\"\n"
+        );
+        let (report, _) = scan(
+            dir.path(),
+            "app.env",
+            &text,
+            &["--verify", "--config", cfg.to_str().expect("utf8")],
+        );
+        let v = verification(&report, "azure.storage_connection_string_key");
+        assert_eq!(v["status"], want, "{v}");
+        if good {
+            assert_eq!(v["identity"], "storage account leakhoundfixture");
+            assert_eq!(v["over_privileged"], true);
+        }
+        let seen = mock.seen();
+        assert_eq!(seen.len(), 1);
+        assert!(!format!("{seen:?}").contains(&key), "the key is never sent");
+    }
+}

@@ -191,6 +191,9 @@ pub enum VerifyKind {
     AwsSts,
     /// A Google service-account key: a signed JWT exchanged for an access token.
     GoogleServiceAccount,
+    /// An Azure Storage account key with its `AccountName`: Shared Key signed Get Blob
+    /// Service Properties.
+    AzureSharedKey,
     /// A PostgreSQL URI: authenticate, run nothing.
     Postgres,
     /// A MySQL URI: authenticate, run nothing.

@@ -271,6 +271,7 @@ fn plan(findings: &[Finding], rules: &RuleSet) -> Vec<Job> {
                 | VerifyKind::Mysql
                 | VerifyKind::Mongodb
                 | VerifyKind::Redis => db_uri(f),
+                VerifyKind::AzureSharedKey => f.line.clone(),
                 _ => f.matched.clone(),
             },
             findings: vec![i],
@@ -304,22 +305,29 @@ fn verifiable(rules: &RuleSet, id: &str) -> Option<Arc<Rule>> {
 /// The whole URI around a database password: from the scheme before it to the first
 /// character after it that a URI cannot hold.
 fn db_uri(f: &Finding) -> String {
-    let before = &f.before;
-    let start = ["postgres", "mysql", "mariadb", "mongodb", "redis", "rediss"]
+    let secret = f.secret.expose();
+    let line = &f.line;
+    // Where the secret starts on its line (its column), else its first occurrence.
+    let at = line
+        .char_indices()
+        .nth(f.location.column.saturating_sub(1))
+        .map(|(i, _)| i)
+        .filter(|&i| line[i..].starts_with(secret))
+        .or_else(|| line.find(secret));
+    let Some(at) = at else {
+        return String::new();
+    };
+    let (before, after) = (&line[..at], &line[at + secret.len()..]);
+    let lower = before.to_ascii_lowercase();
+    let start = ["postgres", "mysql", "mariadb", "mongodb", "redis", "jdbc:"]
         .iter()
-        .filter_map(|s| before.to_ascii_lowercase().rfind(s))
+        .filter_map(|s| lower.rfind(s))
         .max()
         .unwrap_or(0);
-    let end = f
-        .after
+    let end = after
         .find(|c: char| c.is_whitespace() || "'\"`<>,;)]}".contains(c))
-        .unwrap_or(f.after.len());
-    format!(
-        "{}{}{}",
-        &before[start..],
-        f.secret.expose(),
-        &f.after[..end]
-    )
+        .unwrap_or(after.len());
+    format!("{}{secret}{}", &before[start..], &after[..end])
 }
 
 fn run(job: &Job, client: &http::Client, opts: &Options, pacer: &Pacer) -> Outcome {
@@ -348,6 +356,13 @@ fn run(job: &Job, client: &http::Client, opts: &Options, pacer: &Pacer) -> Outco
         VerifyKind::Http => http::check(client, spec, vars, opts.retries, &pace),
         VerifyKind::AwsSts => sign::aws(client, spec, vars, &pace),
         VerifyKind::GoogleServiceAccount => sign::google(client, vars, &job.context, &pace),
+        VerifyKind::AzureSharedKey => sign::azure(
+            client,
+            &job.secret,
+            &job.context,
+            opts.endpoints.get(&spec.provider).map(String::as_str),
+            &pace,
+        ),
         VerifyKind::Postgres | VerifyKind::Mysql | VerifyKind::Mongodb | VerifyKind::Redis => {
             pace();
             db::check(spec.kind, &job.context, &opts.net)

@@ -248,6 +248,113 @@ pub fn aws(client: &Client, spec: &VerifySpec, v: Vars<'_>, pace: &dyn Fn()) -> 
     out
 }
 
+/// `Sun, 29 Nov 2026 14:31:00 GMT` (RFC 1123, what `x-ms-date` takes).
+fn http_date(secs: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, m, d) = crate::clock::civil(secs);
+    let t = secs.rem_euclid(86_400);
+    format!(
+        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+        DAYS[secs.div_euclid(86_400).rem_euclid(7) as usize],
+        MONTHS[(m - 1).clamp(0, 11) as usize],
+        t / 3600,
+        t % 3600 / 60,
+        t % 60
+    )
+}
+
+/// The `Key=Value` of a connection string on the line (`AccountName=...;`).
+fn conn_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.split([';', '"', '\'', ' ', '\t'])
+        .filter_map(|part| part.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// The request Shared Key signs (Authorize with Shared Key, Blob service, version 2009-09-19
+/// and later): Get Blob Service Properties, which only the account's keys may call.
+pub fn azure_request(base: &str, account: &str, key: &[u8], date: &str) -> Request {
+    const VERSION: &str = "2021-08-06";
+    // VERB, then eleven empty standard headers (Content-Encoding ... Range).
+    let to_sign = format!(
+        "GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{VERSION}\n/{account}/\ncomp:properties\nrestype:service"
+    );
+    let signature = base64::engine::general_purpose::STANDARD.encode(hmac256(key, &to_sign));
+    Request {
+        method: "GET",
+        url: format!("{base}/?restype=service&comp=properties"),
+        headers: vec![
+            ("x-ms-date".into(), date.to_string()),
+            ("x-ms-version".into(), VERSION.into()),
+            (
+                "Authorization".into(),
+                format!("SharedKey {account}:{signature}"),
+            ),
+        ],
+        body: None,
+    }
+}
+
+/// An Azure Storage account key: needs the account name beside it (a connection string's
+/// `AccountName`). `endpoint` is the user's `[verify.endpoints] azure`, if any.
+pub fn azure(
+    client: &Client,
+    secret: &str,
+    line: &str,
+    endpoint: Option<&str>,
+    pace: &dyn Fn(),
+) -> Outcome {
+    if conn_field(line, "AccountEndpoint").is_some() {
+        return Outcome::unknown("a Cosmos DB key (AccountEndpoint): not checked");
+    }
+    let Some(account) = conn_field(line, "AccountName").filter(|a| {
+        (3..=24).contains(&a.len())
+            && a.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    }) else {
+        return Outcome::unknown(
+            "an Azure storage key needs its AccountName on the same line: not checked",
+        );
+    };
+    let suffix = conn_field(line, "EndpointSuffix")
+        .filter(|s| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        })
+        .unwrap_or("core.windows.net");
+    let Ok(key) = base64::engine::general_purpose::STANDARD.decode(secret) else {
+        return Outcome::error("the account key is not base64");
+    };
+    let base = endpoint.map_or_else(
+        || format!("https://{account}.blob.{suffix}"),
+        |e| e.trim_end_matches('/').to_string(),
+    );
+    let req = azure_request(&base, account, &key, &http_date(crate::clock::now()));
+    pace();
+    let resp = match client.send(&req) {
+        Ok(r) => r,
+        Err(e) if e.contains("refused") => return Outcome::unknown(e),
+        Err(e) => return Outcome::error(e),
+    };
+    let body = String::from_utf8_lossy(&resp.body);
+    let mut out = match resp.status {
+        200 => {
+            Outcome::live("Azure Storage accepted the account key (Get Blob Service Properties)")
+        }
+        403 if body.contains("AuthenticationFailed") => {
+            return Outcome::invalid("Azure Storage rejected the signature (AuthenticationFailed)")
+        }
+        403 => return Outcome::invalid("Azure Storage refused it (HTTP 403)"),
+        s => return Outcome::error(format!("Azure Storage answered HTTP {s}")),
+    };
+    out.identity = Some(format!("storage account {account}"));
+    out
+}
+
 fn clean(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(200).collect()
 }
@@ -385,6 +492,19 @@ mod tests {
             req.url,
             "https://iam.amazonaws.com/?Action=ListUsers&Version=2010-05-08"
         );
+    }
+
+    #[test]
+    fn azure_dates_and_connection_strings() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(1_795_962_660), "Sun, 29 Nov 2026 14:31:00 GMT");
+        let line = "DefaultEndpointsProtocol=https;AccountName=acmeprod;AccountKey=K;EndpointSuffix=core.chinacloudapi.cn";
+        assert_eq!(conn_field(line, "accountname"), Some("acmeprod"));
+        assert_eq!(
+            conn_field(line, "EndpointSuffix"),
+            Some("core.chinacloudapi.cn")
+        );
+        assert_eq!(conn_field(line, "AccountEndpoint"), None);
     }
 
     #[test]
