@@ -153,10 +153,7 @@ struct Job {
 pub fn verify(findings: &mut [Finding], rules: &RuleSet, opts: &Options) -> Result<Stats, String> {
     let client = http::Client::new(opts.net.clone(), opts.proxy.as_deref())?;
     let jobs = plan(findings, rules);
-    let mut stats = Stats {
-        unverifiable: findings.len() - jobs.iter().map(|j| j.findings.len()).sum::<usize>(),
-        ..Stats::default()
-    };
+    let mut stats = Stats::default();
     let pacer = Pacer::new(opts.rate);
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<Outcome>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
@@ -166,7 +163,11 @@ pub fn verify(findings: &mut [Finding], rules: &RuleSet, opts: &Options) -> Resu
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = jobs.get(i) else { break };
-                let outcome = run(job, &client, opts, &pacer);
+                // A bug in one check must not end the scan: it is that check's error.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run(job, &client, opts, &pacer)
+                }))
+                .unwrap_or_else(|_| Outcome::error("the check failed unexpectedly"));
                 if let Ok(mut slot) = results[i].lock() {
                     *slot = Some(outcome);
                 }
@@ -204,68 +205,73 @@ pub fn verify(findings: &mut [Finding], rules: &RuleSet, opts: &Options) -> Resu
             findings[i].verification = Some(v.clone());
         }
     }
+    stats.unverifiable = findings.iter().filter(|f| f.verification.is_none()).count();
     Ok(stats)
 }
 
 /// The distinct credentials among `findings`, each owned by one rule: a secret two rules
 /// claim is sent to one provider only (the more precise rule's, then the first by id).
 fn plan(findings: &[Finding], rules: &RuleSet) -> Vec<Job> {
-    let by_fingerprint: HashMap<&str, &Finding> = findings
+    let by_fingerprint: HashMap<&str, usize> = findings
         .iter()
-        .map(|f| (f.fingerprint.0.as_str(), f))
+        .enumerate()
+        .map(|(i, f)| (f.fingerprint.0.as_str(), i))
         .collect();
+    let rank = |r: &Rule| {
+        (
+            !r.spec.catch_all,
+            r.spec.precision,
+            std::cmp::Reverse(r.id().to_string()),
+        )
+    };
     let mut owner: HashMap<&str, Arc<Rule>> = HashMap::new();
     for f in findings {
         let Some(rule) = verifiable(rules, &f.rule_id) else {
             continue;
         };
         let key = f.secret.expose();
-        let better = match owner.get(key) {
-            None => true,
-            Some(r) => {
-                (
-                    !rule.spec.catch_all,
-                    rule.spec.precision,
-                    std::cmp::Reverse(rule.id()),
-                ) > (
-                    !r.spec.catch_all,
-                    r.spec.precision,
-                    std::cmp::Reverse(r.id()),
-                )
-            }
-        };
-        if better {
-            owner.insert(key, rule.clone());
+        if owner.get(key).is_none_or(|r| rank(&rule) > rank(r)) {
+            owner.insert(key, rule);
         }
     }
     let mut jobs: Vec<Job> = Vec::new();
-    let mut index: HashMap<(String, Option<String>), usize> = HashMap::new();
+    // By (secret, partner secret): one request series per distinct credential.
+    let mut index: HashMap<(&str, Option<&str>), usize> = HashMap::new();
+    // Findings of other rules that claim an owned secret: they take the owner's answer.
+    let mut claimed: Vec<(usize, &str)> = Vec::new();
     for (i, f) in findings.iter().enumerate() {
-        let Some(rule) = owner.get(f.secret.expose()) else {
+        let secret = f.secret.expose();
+        let Some(rule) = owner.get(secret) else {
             continue;
         };
         let Some(spec) = rule.spec.verify.as_ref() else {
             continue;
         };
-        let partner = if f.rule_id == rule.id() {
-            f.related
-                .iter()
-                .filter(|r| spec.needs.contains(&r.rule_id))
-                .find_map(|r| by_fingerprint.get(r.fingerprint.as_str()))
-                .map(|p| p.secret.expose().to_string())
-        } else {
-            None
-        };
-        let key = (f.secret.expose().to_string(), partner.clone());
-        if let Some(&j) = index.get(&key) {
+        if f.rule_id != rule.id() {
+            claimed.push((i, secret));
+            continue;
+        }
+        let partner = f
+            .related
+            .iter()
+            .filter(|r| spec.needs.contains(&r.rule_id))
+            .find_map(|r| by_fingerprint.get(r.fingerprint.as_str()))
+            .map(|&p| findings[p].secret.expose());
+        if let Some(&j) = index.get(&(secret, partner)) {
             jobs[j].findings.push(i);
             continue;
         }
-        index.insert(key, jobs.len());
+        index.insert((secret, partner), jobs.len());
+        // The partner's own finding (the AWS secret beside its key id) carries the answer.
+        let partner_finding = f
+            .related
+            .iter()
+            .filter_map(|r| by_fingerprint.get(r.fingerprint.as_str()).copied())
+            .find(|&p| Some(findings[p].secret.expose()) == partner);
         jobs.push(Job {
             rule: rule.clone(),
-            secret: f.secret.expose().to_string(),
-            partner,
+            secret: secret.to_string(),
+            partner: partner.map(str::to_string),
             context: match spec.kind {
                 VerifyKind::Postgres
                 | VerifyKind::Mysql
@@ -274,24 +280,17 @@ fn plan(findings: &[Finding], rules: &RuleSet) -> Vec<Job> {
                 VerifyKind::AzureSharedKey => f.line.clone(),
                 _ => f.matched.clone(),
             },
-            findings: vec![i],
+            findings: std::iter::once(i).chain(partner_finding).collect(),
         });
     }
-    // A partner finding (the AWS secret beside its key id) carries its pair's answer.
-    for job in &mut jobs {
-        let Some(p) = &job.partner else { continue };
-        let first = job.findings[0];
-        for r in &findings[first].related {
-            if let Some(pf) = by_fingerprint.get(r.fingerprint.as_str()) {
-                if pf.secret.expose() == p {
-                    if let Some(i) = findings.iter().position(|f| std::ptr::eq(f, *pf)) {
-                        if !job.findings.contains(&i) && verifiable(rules, &pf.rule_id).is_none() {
-                            job.findings.push(i);
-                        }
-                    }
-                }
-            }
+    for (i, secret) in claimed {
+        if let Some(job) = jobs.iter_mut().find(|j| j.secret == secret) {
+            job.findings.push(i);
         }
+    }
+    for job in &mut jobs {
+        job.findings.sort_unstable();
+        job.findings.dedup();
     }
     jobs
 }
@@ -407,5 +406,59 @@ impl Pacer {
         if at > now {
             std::thread::sleep(at - now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::detect::Detector;
+
+    fn findings(text: &str) -> (Vec<Finding>, RuleSet) {
+        let rules = RuleSet::builtin().expect("rules");
+        let detector = Detector::new(rules.clone());
+        let out = crate::scan::scan_bytes(text.as_bytes(), "x.env", &detector, &Config::default());
+        (out.findings, rules)
+    }
+
+    #[test]
+    fn one_job_per_credential_and_pairs_share_an_answer() {
+        // Assembled at run time: no token literal in the source.
+        let key_id = ["AKIA", "Q3EGRLWJ7UVPZ4MT"].concat();
+        let secret = ["k8Vd1Qe+Jt0uX3rYbW9z", "N5aLp2HsC7fGm4TqR6oE"].concat();
+        let text = format!(
+            "aws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n{}OTHER_KEY_ID={key_id}\n",
+            "\n".repeat(40)
+        );
+        let (found, rules) = findings(&text);
+        let jobs = plan(&found, &rules);
+        let with_partner: Vec<&Job> = jobs.iter().filter(|j| j.partner.is_some()).collect();
+        assert_eq!(
+            with_partner.len(),
+            1,
+            "{:?}",
+            jobs.iter().map(|j| &j.findings).collect::<Vec<_>>()
+        );
+        assert_eq!(with_partner[0].partner.as_deref(), Some(secret.as_str()));
+        // The pair's two findings share the job; the lone key id is its own (no partner).
+        assert_eq!(with_partner[0].findings.len(), 2);
+        assert_eq!(jobs.len(), 2);
+    }
+
+    #[test]
+    fn only_built_in_rules_verify() {
+        let (found, mut rules) = findings("GITHUB_TOKEN=x\n");
+        assert!(found.is_empty());
+        let mut spec = rules.get("github.pat_classic").expect("rule").spec.clone();
+        spec.id = "acme.token".into();
+        rules
+            .push(Rule::imported(spec, "leakhound.toml").expect("rule"))
+            .expect("push");
+        assert!(
+            verifiable(&rules, "acme.token").is_none(),
+            "a config's rule never verifies"
+        );
+        assert!(verifiable(&rules, "github.pat_classic").is_some());
     }
 }
