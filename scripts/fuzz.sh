@@ -5,12 +5,13 @@
 # under fuzz/corpus/<target> (git-ignored); findings land in fuzz/artifacts/<target>.
 # Targets: detect_render (detector + every renderer, no-raw-secret oracle), config_parse
 # (leakhound.toml, gitleaks import, .gitleaksignore), rules_parse (rule files, TOML and YAML,
-# with the lint), baseline_parse.
+# with the lint), baseline_parse, archive_expand, verify_answers (what providers and database
+# servers answer --verify: never a panic, never the credential in a report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:-all}
 secs=${2:-900}
-targets=(detect_render config_parse rules_parse baseline_parse archive_expand)
+targets=(detect_render config_parse rules_parse baseline_parse archive_expand verify_answers)
 [ "$target" = all ] || targets=("$target")
 
 seed() {
@@ -59,6 +60,11 @@ for name, data in (("zip", z.getvalue()), ("tar", tar), ("tgz", gzip.compress(ta
     (out / name).write_bytes(data)
 PY
       ;;
+    verify_answers)
+      # The first byte picks the target (0 HTTP, 1 PostgreSQL, 2 MySQL, 3 MongoDB, 4 Redis).
+      printf '\000\000\310x-scope, repo\n{"login":"octo","ok":true,"result":{"status":"active"}}' >"$dir/http"
+      printf '\001N' >"$dir/pg"
+      printf '\004+OK\r\n$3\r\napp\r\n+OK\r\n' >"$dir/redis" ;;
     baseline_parse)
       printf '# leakhound baseline\n0123456789abcdef0123456789abcdef github.pat_classic path=a%%20b.env expires=2030-01-01 # note\n' >"$dir/one" ;;
   esac

@@ -1356,3 +1356,39 @@ fn azure_storage_keys_sign_for_their_account() {
         assert!(!format!("{seen:?}").contains(&key), "the key is never sent");
     }
 }
+
+/// An answer that echoes the credential (in the identity, the scopes or the field Slack-style
+/// checks read) never puts it in the report.
+#[test]
+fn an_answer_that_echoes_the_credential_is_withheld() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let token = support::github_token(21);
+    let echo = token.clone();
+    let mock = Mock::start(move |req, _| {
+        Reply::Http {
+        status: 200,
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("X-OAuth-Scopes".into(), format!("repo, {echo}")),
+        ],
+        body: serde_json::json!({ "login": format!("user-{echo}"), "echo": req.header("authorization") })
+            .to_string()
+            .into_bytes(),
+    }
+    });
+    let cfg = user_config(dir.path(), &endpoints(&[("github", mock.url())]));
+    let (report, out) = scan(
+        dir.path(),
+        "a.env",
+        &github_line(&token),
+        &["--verify", "--config", cfg.to_str().expect("utf8")],
+    );
+    let v = verification(&report, "github.pat_classic");
+    assert_eq!(v["status"], "live");
+    assert!(
+        v["identity"].as_str().expect("id").starts_with("(withheld"),
+        "{v}"
+    );
+    assert!(!report.to_string().contains(&token[4..]), "{report}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(&token[4..]));
+}

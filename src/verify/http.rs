@@ -464,13 +464,11 @@ pub fn judge(spec: &VerifySpec, resp: &Response, host: &str) -> Outcome {
             return Outcome::error(format!("{host}: the answer has no {field:?}"));
         }
         if !values.iter().any(|v| spec.live_values.contains(v)) {
-            // The value is the provider's own vocabulary (`false`, `disabled`), not an echo.
-            let shown: String = values[0]
-                .chars()
-                .take(24)
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            return Outcome::invalid(format!("{host}: {field} is {shown}"));
+            // The value itself is not shown: an answer may echo what it was sent.
+            return Outcome::invalid(format!(
+                "{host}: {field} is not {}",
+                spec.live_values.join(" or ")
+            ));
         }
     }
     let mut out = if limited {

@@ -370,6 +370,35 @@ fn run(job: &Job, client: &http::Client, opts: &Options, pacer: &Pacer) -> Outco
     if out.status == VerifyStatus::Live && out.over_privileged.is_none() {
         out.over_privileged = spec.over_privileged.clone();
     }
+    scrub(
+        out,
+        &[Some(job.secret.as_str()), job.partner.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// What a provider answered (identity, scopes) never carries the credential back into a
+/// report: a value holding a secret, or a long piece of one, is withheld.
+pub fn scrub(mut out: Outcome, secrets: &[&str]) -> Outcome {
+    let leaks = |v: &str| {
+        secrets
+            .iter()
+            .any(|s| !s.is_empty() && (v.contains(s) || (v.len() >= 8 && s.contains(v))))
+    };
+    const WITHHELD: &str = "(withheld: the answer repeats the credential)";
+    if out.identity.as_deref().is_some_and(leaks) {
+        out.identity = Some(WITHHELD.into());
+    }
+    for scope in &mut out.scopes {
+        if leaks(scope) {
+            *scope = WITHHELD.into();
+        }
+    }
+    if leaks(&out.detail) {
+        out.detail = WITHHELD.into();
+    }
     out
 }
 
