@@ -13,6 +13,7 @@ use leakhound::rules::{RuleSet, VerifyKind};
 use leakhound::verify::{db, http, net::Net, scrub};
 use libfuzzer_sys::fuzz_target;
 
+// A planted value the oracle looks for (synthetic). leakhound:allow-next-line
 const PASSWORD: &str = "Fz9pQ2mL7xKw";
 
 fn rules() -> &'static RuleSet {
