@@ -203,7 +203,13 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, script: &Script) {
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_leakhound"));
-    c.env("NO_COLOR", "1").env_remove("LEAKHOUND_CACHE_DIR");
+    // No user config of the machine running the tests: XDG_CONFIG_HOME names an empty place.
+    c.env("NO_COLOR", "1")
+        .env_remove("LEAKHOUND_CACHE_DIR")
+        .env(
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir().join("leakhound-tests-no-user-config"),
+        );
     c
 }
 
@@ -1391,4 +1397,42 @@ fn an_answer_that_echoes_the_credential_is_withheld() {
     );
     assert!(!report.to_string().contains(&token[4..]), "{report}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains(&token[4..]));
+}
+
+/// The user's own config file (`$XDG_CONFIG_HOME/leakhound/config.toml`) supplies `[verify]`
+/// when `--config` does not; only that section of it is read.
+#[test]
+fn the_users_own_config_file_supplies_verify_settings() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mock = Mock::start(|_, _| json(200, serde_json::json!({"login": "from-user-config"})));
+    let home = dir.path().join("xdg");
+    std::fs::create_dir_all(home.join("leakhound")).expect("mkdir");
+    std::fs::write(
+        home.join("leakhound/config.toml"),
+        endpoints(&[("github", mock.url())]),
+    )
+    .expect("write");
+    let file = dir.path().join("a.env");
+    std::fs::write(&file, github_line(&support::github_token(31))).expect("write");
+    let out = bin()
+        .args(["scan", "--no-repo-config", "--format", "json", "--verify"])
+        .arg(&file)
+        .env("XDG_CONFIG_HOME", &home)
+        .output()
+        .expect("run");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        verification(&report, "github.pat_classic")["identity"],
+        "from-user-config"
+    );
+    // Without --verify the user's file is not even read: nothing connects.
+    let before = mock.connections();
+    let out = bin()
+        .args(["scan", "--no-repo-config", "--format", "json"])
+        .arg(&file)
+        .env("XDG_CONFIG_HOME", &home)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(mock.connections(), before);
 }

@@ -96,7 +96,8 @@ pub(super) struct CommonArgs {
 pub(super) struct VerifyArgs {
     /// Ask each credential's provider, read-only, whether it is live, as whom and with which
     /// permissions. Off by default: nothing leaves the machine without it. Endpoints, proxy
-    /// and limits come from [verify] in a --config file, never from the scanned repository.
+    /// and limits come from [verify] in a --config file or ~/.config/leakhound/config.toml,
+    /// never from the scanned repository.
     #[arg(long)]
     pub(super) verify: bool,
     /// Report only findings verified live (needs --verify).
@@ -105,6 +106,30 @@ pub(super) struct VerifyArgs {
     /// Exit 1 only for findings verified live; the rest are reported (needs --verify).
     #[arg(long, requires = "verify")]
     pub(super) fail_on_live: bool,
+}
+
+/// `[verify]`: from the `--config` file when it has the section, else from the user's own
+/// file (`$XDG_CONFIG_HOME/leakhound/config.toml`, `~/.config/leakhound/config.toml`), of
+/// which only `[verify]` is read. Never from the scanned repository.
+fn verify_settings(config: &Config) -> Result<leakhound::config::VerifySection> {
+    if !config.verify.is_default() {
+        return Ok(config.verify.clone());
+    }
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let path = var("XDG_CONFIG_HOME")
+        .or_else(|| var("HOME").map(|h| h.join(".config")))
+        .map(|d| d.join("leakhound").join("config.toml"));
+    let Some(path) = path.filter(|p| p.is_file()) else {
+        return Ok(Default::default());
+    };
+    let file = FileConfig::load_as(&path, untrusted::Chooser::User)?;
+    let mut user = Config::default();
+    file.apply(&mut user, &path.display().to_string())?;
+    Ok(user.verify)
 }
 
 /// The verify stage: offline checks always; with `--verify`, the providers (settings from
@@ -119,7 +144,7 @@ pub(super) fn verify_findings(
     if !v.verify {
         return Ok(None);
     }
-    let opts = leakhound::verify::Options::from_section(&config.verify);
+    let opts = leakhound::verify::Options::from_section(&verify_settings(config)?);
     let stats = leakhound::verify::verify(findings, rules, &opts).map_err(anyhow::Error::msg)?;
     if v.only_verified {
         findings.retain(|f| {
