@@ -228,6 +228,18 @@ fn endpoints(pairs: &[(&str, String)]) -> String {
     s
 }
 
+/// Scans `text` (as `file`) with `--verify` and a user config that points `provider` at `url`
+/// (loopback allowed, short timeouts), JSON out.
+fn verify_scan(dir: &Path, provider: &str, url: &str, file: &str, text: &str) -> (Value, Output) {
+    let cfg = user_config(dir, &endpoints(&[(provider, url.to_string())]));
+    scan(
+        dir,
+        file,
+        text,
+        &["--verify", "--config", cfg.to_str().expect("utf8")],
+    )
+}
+
 /// Scans `text` (as `file`) with `args`, JSON out.
 fn scan(dir: &Path, file: &str, text: &str, args: &[&str]) -> (Value, Output) {
     let path = dir.join(file);
@@ -264,6 +276,22 @@ fn verification<'a>(v: &'a Value, rule: &str) -> &'a Value {
         .and_then(|a| a.iter().find(|f| f["rule_id"] == rule))
         .map(|f| &f["verification"])
         .unwrap_or_else(|| panic!("no {rule} finding in {v}"))
+}
+
+/// A GitHub mock that knows two tokens: `live` (200, as `login`) and `dead` (401); anything
+/// else is a 400.
+fn live_and_dead(live: &str, dead: &str, login: &'static str) -> Mock {
+    let (live, dead) = (live.to_string(), dead.to_string());
+    Mock::start(move |req, _| {
+        let auth = req.header("authorization").unwrap_or_default();
+        if auth.ends_with(&live) {
+            json(200, serde_json::json!({ "login": login }))
+        } else if auth.ends_with(&dead) {
+            json(401, serde_json::json!({}))
+        } else {
+            json(400, serde_json::json!({}))
+        }
+    })
 }
 
 fn github_line(token: &str) -> String {
@@ -432,13 +460,13 @@ fn revoked_rate_limited_slow_malformed_and_oversized_answers() {
     for (name, script, status, detail) in cases {
         let script2 = script.clone();
         let mock = Mock::start(move |r, n| script2(r, n));
-        let cfg = user_config(dir.path(), &endpoints(&[("github", mock.url())]));
         let t = Instant::now();
-        let (report, out) = scan(
+        let (report, out) = verify_scan(
             dir.path(),
+            "github",
+            &mock.url(),
             "config.env",
             &github_line(&support::github_token(2)),
-            &["--verify", "--config", cfg.to_str().expect("utf8")],
         );
         let took = t.elapsed();
         let v = verification(&report, "github.pat_classic");
@@ -475,12 +503,12 @@ fn redirects_are_followed_only_to_the_same_host_and_never_in_loops() {
         )],
         body: Vec::new(),
     });
-    let cfg = user_config(dir.path(), &endpoints(&[("github", away.url())]));
-    let (report, _) = scan(
+    let (report, _) = verify_scan(
         dir.path(),
+        "github",
+        &away.url(),
         "a.env",
         &github_line(&token),
-        &["--verify", "--config", cfg.to_str().expect("utf8")],
     );
     let v = verification(&report, "github.pat_classic");
     assert_eq!(v["status"], "error", "{v}");
@@ -495,12 +523,12 @@ fn redirects_are_followed_only_to_the_same_host_and_never_in_loops() {
         headers: vec![("Location".into(), req.path.clone())],
         body: Vec::new(),
     });
-    let cfg = user_config(dir.path(), &endpoints(&[("github", looping.url())]));
-    let (report, _) = scan(
+    let (report, _) = verify_scan(
         dir.path(),
+        "github",
+        &looping.url(),
         "a.env",
         &github_line(&token),
-        &["--verify", "--config", cfg.to_str().expect("utf8")],
     );
     let v = verification(&report, "github.pat_classic");
     assert_eq!(v["status"], "error", "{v}");
@@ -526,12 +554,12 @@ fn redirects_are_followed_only_to_the_same_host_and_never_in_loops() {
             json(200, serde_json::json!({"login": "moved-octo"}))
         }
     });
-    let cfg = user_config(dir.path(), &endpoints(&[("github", moved.url())]));
-    let (report, _) = scan(
+    let (report, _) = verify_scan(
         dir.path(),
+        "github",
+        &moved.url(),
         "a.env",
         &github_line(&token),
-        &["--verify", "--config", cfg.to_str().expect("utf8")],
     );
     assert_eq!(
         verification(&report, "github.pat_classic")["identity"],
@@ -609,17 +637,7 @@ fn a_credential_is_sent_once_and_flags_shape_the_report_and_exit_code() {
     let dir = tempfile::tempdir().expect("tmp");
     let live = support::github_token(5);
     let dead = support::github_token(6);
-    let (live2, dead2) = (live.clone(), dead.clone());
-    let mock = Mock::start(move |req, _| {
-        let auth = req.header("authorization").unwrap_or_default();
-        if auth.ends_with(&live2) {
-            json(200, serde_json::json!({"login": "live-user"}))
-        } else if auth.ends_with(&dead2) {
-            json(401, serde_json::json!({}))
-        } else {
-            json(400, serde_json::json!({}))
-        }
-    });
+    let mock = live_and_dead(&live, &dead, "live-user");
     let cfg = user_config(dir.path(), &endpoints(&[("github", mock.url())]));
     let cfg = cfg.to_str().expect("utf8");
     let text = format!("A={live}\nB={live}\nC={dead}\n");
@@ -673,15 +691,12 @@ fn dns_and_tls_failures_are_errors_with_a_reason() {
     let token = support::github_token(7);
     // TLS to a server that speaks plain HTTP.
     let plain = Mock::start(|_, _| json(200, serde_json::json!({"login": "x"})));
-    let cfg = user_config(
+    let (report, _) = verify_scan(
         dir.path(),
-        &endpoints(&[("github", format!("https://127.0.0.1:{}", plain.port))]),
-    );
-    let (report, _) = scan(
-        dir.path(),
+        "github",
+        &format!("https://127.0.0.1:{}", plain.port),
         "a.env",
         &github_line(&token),
-        &["--verify", "--config", cfg.to_str().expect("utf8")],
     );
     let v = verification(&report, "github.pat_classic");
     assert_eq!(v["status"], "error", "{v}");
@@ -690,15 +705,12 @@ fn dns_and_tls_failures_are_errors_with_a_reason() {
         "{v}"
     );
     // A name that cannot resolve (.invalid is reserved for that).
-    let cfg = user_config(
+    let (report, _) = verify_scan(
         dir.path(),
-        &endpoints(&[("github", "https://leakhound-test.invalid".into())]),
-    );
-    let (report, _) = scan(
-        dir.path(),
+        "github",
+        "https://leakhound-test.invalid",
         "a.env",
         &github_line(&token),
-        &["--verify", "--config", cfg.to_str().expect("utf8")],
     );
     let v = verification(&report, "github.pat_classic");
     assert_eq!(v["status"], "error", "{v}");
@@ -759,13 +771,13 @@ fn every_http_verifier_sends_its_credential_and_reads_its_answers() {
                 }
                 json(status, body)
             });
-            let cfg = user_config(dir.path(), &endpoints(&[(&spec.provider, mock.url())]));
             let name = example_path(rule.spec.examples.path.as_deref());
-            let (report, _) = scan(
+            let (report, _) = verify_scan(
                 dir.path(),
+                &spec.provider,
+                &mock.url(),
                 &name,
                 example.text(),
-                &["--verify", "--config", cfg.to_str().expect("utf8")],
             );
             let found = findings(&report);
             let f = found
@@ -988,13 +1000,7 @@ fn google_service_account_keys_sign_a_jwt_for_the_token_endpoint() {
                 json(400, serde_json::json!({"error": "invalid_grant"}))
             }
         });
-        let cfg = user_config(dir.path(), &endpoints(&[("gcp", mock.url())]));
-        let (report, _) = scan(
-            dir.path(),
-            "sa.json",
-            &fixture,
-            &["--verify", "--config", cfg.to_str().expect("utf8")],
-        );
+        let (report, _) = verify_scan(dir.path(), "gcp", &mock.url(), "sa.json", &fixture);
         let v = verification(&report, "gcp.service_account_private_key");
         assert_eq!(v["status"], want, "{v}");
         assert_eq!(
@@ -1097,17 +1103,7 @@ fn database_uris_authenticate_and_run_nothing() {
 fn history_staged_baseline_and_exposure_verify_when_asked() {
     let dir = tempfile::tempdir().expect("tmp");
     let (live, dead) = (support::github_token(11), support::github_token(12));
-    let (l2, d2) = (live.clone(), dead.clone());
-    let mock = Mock::start(move |req, _| {
-        let auth = req.header("authorization").unwrap_or_default();
-        if auth.ends_with(&l2) {
-            json(200, serde_json::json!({"login": "history-user"}))
-        } else if auth.ends_with(&d2) {
-            json(401, serde_json::json!({}))
-        } else {
-            json(400, serde_json::json!({}))
-        }
-    });
+    let mock = live_and_dead(&live, &dead, "history-user");
     let cfg = user_config(dir.path(), &endpoints(&[("github", mock.url())]));
     let cfg = cfg.to_str().expect("utf8");
     let mut repo = support::TestRepo::new();
@@ -1341,16 +1337,10 @@ fn azure_storage_keys_sign_for_their_account() {
                 }
             }
         });
-        let cfg = user_config(dir.path(), &endpoints(&[("azure", mock.url())]));
         let text = format!(
             "AZURE_STORAGE_CONNECTION_STRING=\"DefaultEndpointsProtocol=https;AccountName=leakhoundfixture;AccountKey={key};EndpointSuffix=core.windows.net\"\n"
         );
-        let (report, _) = scan(
-            dir.path(),
-            "app.env",
-            &text,
-            &["--verify", "--config", cfg.to_str().expect("utf8")],
-        );
+        let (report, _) = verify_scan(dir.path(), "azure", &mock.url(), "app.env", &text);
         let v = verification(&report, "azure.storage_connection_string_key");
         assert_eq!(v["status"], want, "{v}");
         if good {
@@ -1382,12 +1372,12 @@ fn an_answer_that_echoes_the_credential_is_withheld() {
             .into_bytes(),
     }
     });
-    let cfg = user_config(dir.path(), &endpoints(&[("github", mock.url())]));
-    let (report, out) = scan(
+    let (report, out) = verify_scan(
         dir.path(),
+        "github",
+        &mock.url(),
         "a.env",
         &github_line(&token),
-        &["--verify", "--config", cfg.to_str().expect("utf8")],
     );
     let v = verification(&report, "github.pat_classic");
     assert_eq!(v["status"], "live");

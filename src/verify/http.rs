@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::net::Net;
+use super::net::{Net, NetError};
 use super::Outcome;
 use crate::finding::VerifyStatus;
 use crate::rules::VerifySpec;
@@ -76,8 +76,8 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// ureq's resolver, replaced: every name goes through the guard (the check after the
-/// pre-check in [`Client::send`], so an answer that changes between the two is refused too).
+/// ureq's resolver, replaced: every name goes through the guard, and the connection goes to
+/// the addresses it checked (no second resolution to swap them).
 #[derive(Debug)]
 struct Guard {
     net: Net,
@@ -99,9 +99,18 @@ impl ureq::unversioned::resolver::Resolver for Guard {
             allow_private: self.net.allow_private || proxy,
             ..self.net.clone()
         };
-        let addrs = net.resolve(host, port).map_err(|e| {
-            ureq::Error::Io(std::io::Error::new(std::io::ErrorKind::PermissionDenied, e))
-        })?;
+        // A refusal keeps its own kind, so `describe` can tell it from a failure.
+        let io = |e: NetError| {
+            let kind = match e {
+                NetError::Refused(_) => std::io::ErrorKind::PermissionDenied,
+                NetError::Failed(_) => std::io::ErrorKind::NotFound,
+            };
+            ureq::Error::Io(std::io::Error::new(kind, e.to_string()))
+        };
+        let addrs = net.resolve(host, port).map_err(io)?;
+        if !https && !proxy {
+            plain_only_to_private(host, &addrs).map_err(io)?;
+        }
         let mut out = ureq::unversioned::resolver::ResolvedSocketAddrs::from_fn(|_| {
             std::net::SocketAddr::from(([0, 0, 0, 0], 0))
         });
@@ -155,18 +164,21 @@ impl Client {
 
     /// Sends `req`, following same-host redirects. The error is a short reason without the
     /// URL's path or query (a Telegram token travels in the path).
-    pub fn send(&self, req: &Request) -> Result<Response, String> {
+    pub fn send(&self, req: &Request) -> Result<Response, NetError> {
         let mut url = req.url.clone();
-        let first = parse_origin(&url)?;
+        let first = parse_origin(&url).map_err(NetError::Failed)?;
         for _ in 0..=MAX_REDIRECTS {
-            let origin = parse_origin(&url)?;
+            let origin = parse_origin(&url).map_err(NetError::Failed)?;
             if origin != first {
-                return Err(format!(
+                return Err(NetError::Failed(format!(
                     "redirected from {} to another host or scheme ({}): not followed",
                     first.host, origin.host
-                ));
+                )));
             }
-            self.precheck(&origin)?;
+            if self.proxy_host.is_some() {
+                // The resolver sees the proxy's name: check the target here.
+                self.precheck(&origin)?;
+            }
             let resp = self.once(req, &url)?;
             if (300..400).contains(&resp.status) {
                 match resp.header("location") {
@@ -179,29 +191,25 @@ impl Client {
             }
             return Ok(resp);
         }
-        Err(format!(
+        Err(NetError::Failed(format!(
             "more than {MAX_REDIRECTS} redirects at {}",
             first.host
-        ))
+        )))
     }
 
-    /// The host's addresses pass the guard, and plain HTTP goes only to a private address
-    /// (a mock or an internal service the user allowed).
-    fn precheck(&self, o: &UrlOrigin) -> Result<(), String> {
-        if self.proxy_host.is_some() && !o.https {
-            return Err(format!("{}: plain HTTP through a proxy: refused", o.host));
-        }
-        let addrs = self.net.resolve(&o.host, o.port)?;
-        if !o.https && addrs.iter().any(|a| !super::net::special(a.ip())) {
-            return Err(format!(
-                "{}: plain HTTP to a public address: refused (credentials go over TLS)",
+    /// Through a proxy (the resolver then sees the proxy's name): the target's addresses
+    /// pass the guard, and plain HTTP is refused.
+    fn precheck(&self, o: &UrlOrigin) -> Result<(), NetError> {
+        if !o.https {
+            return Err(NetError::Refused(format!(
+                "{}: plain HTTP through a proxy: refused",
                 o.host
-            ));
+            )));
         }
-        Ok(())
+        self.net.resolve(&o.host, o.port).map(|_| ())
     }
 
-    fn once(&self, req: &Request, url: &str) -> Result<Response, String> {
+    fn once(&self, req: &Request, url: &str) -> Result<Response, NetError> {
         let host = parse_origin(url).map(|o| o.host).unwrap_or_default();
         let result = match (req.method, &req.body) {
             ("POST", body) => {
@@ -236,9 +244,9 @@ impl Client {
             .collect();
         let mut body = Vec::new();
         let mut reader = resp.body_mut().as_reader().take(MAX_BODY + 1);
-        reader
-            .read_to_end(&mut body)
-            .map_err(|e| format!("reading the answer from {host}: {}", io_reason(&e)))?;
+        reader.read_to_end(&mut body).map_err(|e| {
+            NetError::Failed(format!("reading the answer from {host}: {}", io_reason(&e)))
+        })?;
         let oversized = body.len() as u64 > MAX_BODY;
         if oversized {
             body.clear();
@@ -252,16 +260,29 @@ impl Client {
     }
 }
 
+/// Plain HTTP goes only to a private address (a mock or an internal service the user
+/// allowed): credentials cross the internet over TLS.
+fn plain_only_to_private(host: &str, addrs: &[std::net::SocketAddr]) -> Result<(), NetError> {
+    if addrs.iter().any(|a| !super::net::special(a.ip())) {
+        return Err(NetError::Refused(format!(
+            "{host}: plain HTTP to a public address: refused (credentials go over TLS)"
+        )));
+    }
+    Ok(())
+}
+
 /// A short reason for a transport failure, never the URL.
-fn describe(e: &ureq::Error, host: &str) -> String {
+fn describe(e: &ureq::Error, host: &str) -> NetError {
     use ureq::Error as E;
-    match e {
+    let failed = NetError::Failed;
+    failed(match e {
         E::Timeout(_) => format!("{host}: timed out"),
         E::HostNotFound => format!("cannot resolve {host}"),
+        // The guard's own messages (host and address only), refusal or failure.
         E::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
-            // The guard's own message: host and address only.
-            io.to_string()
+            return NetError::Refused(io.to_string())
         }
+        E::Io(io) if io.kind() == std::io::ErrorKind::NotFound => io.to_string(),
         E::Io(io) => format!("{host}: {}", io_reason(io)),
         E::Tls(_) | E::Rustls(_) => format!("{host}: TLS failure"),
         E::ConnectionFailed => format!("{host}: connection failed"),
@@ -270,7 +291,7 @@ fn describe(e: &ureq::Error, host: &str) -> String {
         E::LargeResponseHeader(_, _) => format!("{host}: answer headers too large"),
         E::Protocol(_) | E::BadUri(_) | E::Http(_) => format!("{host}: malformed HTTP answer"),
         _ => format!("{host}: request failed"),
-    }
+    })
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -598,10 +619,7 @@ pub fn check(
         pace();
         let resp = match client.send(&req) {
             Ok(r) => r,
-            Err(e) if e.contains("refused (allow it") || e.contains(": refused") => {
-                return Outcome::unknown(e)
-            }
-            Err(e) => return Outcome::error(e),
+            Err(e) => return e.into(),
         };
         let retry = resp.status == 429 || matches!(resp.status, 502..=504);
         if retry && attempt < retries {
@@ -649,6 +667,17 @@ mod tests {
         assert_eq!(pick(&j, "s"), ["r", "w"]);
         assert_eq!(pick(&j, "ok"), ["true"]);
         assert!(pick(&j, "missing.x").is_empty());
+    }
+
+    #[test]
+    fn plain_http_goes_only_to_private_addresses() {
+        let private = ["127.0.0.1:80".parse().expect("addr")];
+        let public = ["140.82.112.3:80".parse().expect("addr")];
+        assert!(plain_only_to_private("mock", &private).is_ok());
+        assert!(matches!(
+            plain_only_to_private("api.github.com", &public),
+            Err(NetError::Refused(_))
+        ));
     }
 
     #[test]

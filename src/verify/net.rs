@@ -28,10 +28,44 @@ impl Default for Net {
     }
 }
 
+/// Why a connection was not made. The message names hosts and addresses only, never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetError {
+    /// The guard refused it (a private address without the user's consent, plain HTTP to a
+    /// public address): the check is `unknown`, nothing was sent.
+    Refused(String),
+    /// It failed (no such host, no answer, TLS, a malformed answer): the check is `error`.
+    Failed(String),
+}
+
+impl NetError {
+    /// The reason, for a report.
+    pub fn message(&self) -> &str {
+        match self {
+            NetError::Refused(m) | NetError::Failed(m) => m,
+        }
+    }
+}
+
+impl std::fmt::Display for NetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl From<NetError> for super::Outcome {
+    fn from(e: NetError) -> super::Outcome {
+        match e {
+            NetError::Refused(m) => super::Outcome::unknown(m),
+            NetError::Failed(m) => super::Outcome::error(m),
+        }
+    }
+}
+
 impl Net {
     /// Resolves `host`, within the connect timeout, to addresses that may be contacted.
-    /// An error names why (no such host, a refused address); it never holds a secret.
-    pub fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    pub fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, NetError> {
+        let failed = |why: String| Err(NetError::Failed(format!("cannot resolve {host}: {why}")));
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, port)],
@@ -43,32 +77,27 @@ impl Net {
                 });
                 match rx.recv_timeout(self.connect_timeout) {
                     Ok(Ok(a)) => a,
-                    Ok(Err(e)) => return Err(format!("cannot resolve {host}: {}", e.kind())),
-                    Err(_) => return Err(format!("cannot resolve {host}: timed out")),
+                    Ok(Err(e)) => return failed(e.kind().to_string()),
+                    Err(_) => return failed("timed out".into()),
                 }
             }
         };
         if addrs.is_empty() {
-            return Err(format!("cannot resolve {host}: no address"));
+            return failed("no address".into());
         }
         if !self.allow_private {
             if let Some(a) = addrs.iter().find(|a| special(a.ip())) {
-                return Err(format!(
+                return Err(NetError::Refused(format!(
                     "{host} resolves to {}, a loopback, private or reserved address: refused (allow it with [verify] allow_private_addresses = true in your config)",
                     a.ip()
-                ));
+                )));
             }
         }
         Ok(addrs)
     }
 
-    /// Whether an address may be contacted.
-    pub fn allowed(&self, ip: IpAddr) -> bool {
-        self.allow_private || !special(ip)
-    }
-
     /// Resolves and connects (first address that answers), with read and write timeouts set.
-    pub fn connect(&self, host: &str, port: u16) -> Result<TcpStream, String> {
+    pub fn connect(&self, host: &str, port: u16) -> Result<TcpStream, NetError> {
         let addrs = self.resolve(host, port)?;
         let mut last = String::new();
         for a in addrs {
@@ -82,7 +111,7 @@ impl Net {
                 Err(e) => last = format!("cannot connect to {host}:{port}: {}", e.kind()),
             }
         }
-        Err(last)
+        Err(NetError::Failed(last))
     }
 }
 
@@ -158,7 +187,7 @@ mod tests {
     fn a_name_for_loopback_is_refused_after_resolution() {
         let net = Net::default();
         let e = net.resolve("localhost", 443).expect_err("refused");
-        assert!(e.contains("refused"), "{e}");
+        assert!(matches!(e, NetError::Refused(_)), "{e}");
         let open = Net {
             allow_private: true,
             ..Net::default()

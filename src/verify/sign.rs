@@ -165,8 +165,7 @@ pub fn aws(client: &Client, spec: &VerifySpec, v: Vars<'_>, pace: &dyn Fn()) -> 
     pace();
     let resp = match client.send(&req) {
         Ok(r) => r,
-        Err(e) if e.contains("refused") => return Outcome::unknown(e),
-        Err(e) => return Outcome::error(e),
+        Err(e) => return e.into(),
     };
     let body = String::from_utf8_lossy(&resp.body);
     match resp.status {
@@ -337,8 +336,7 @@ pub fn azure(
     pace();
     let resp = match client.send(&req) {
         Ok(r) => r,
-        Err(e) if e.contains("refused") => return Outcome::unknown(e),
-        Err(e) => return Outcome::error(e),
+        Err(e) => return e.into(),
     };
     let body = String::from_utf8_lossy(&resp.body);
     let mut out = match resp.status {
@@ -423,8 +421,7 @@ pub fn google(client: &Client, v: Vars<'_>, matched: &str, pace: &dyn Fn()) -> O
     pace();
     let resp: Response = match client.send(&req) {
         Ok(r) => r,
-        Err(e) if e.contains("refused") => return Outcome::unknown(e),
-        Err(e) => return Outcome::error(e),
+        Err(e) => return e.into(),
     };
     let identity = Some(clean(&email));
     match resp.status {

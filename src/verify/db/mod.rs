@@ -464,13 +464,7 @@ enum Conn {
 impl Conn {
     /// Connects through the guard; a refused address is `Unknown`, other failures `Error`.
     fn open(net: &Net, t: &Target) -> Result<Conn, Stop> {
-        let tcp = net.connect(&t.host, t.port).map_err(|e| {
-            Stop(if e.contains("refused (allow it") {
-                Outcome::unknown(e)
-            } else {
-                Outcome::error(e)
-            })
-        })?;
+        let tcp = net.connect(&t.host, t.port).map_err(|e| Stop(e.into()))?;
         Ok(Conn::Plain(Sock {
             tcp,
             deadline: Instant::now() + net.timeout,
